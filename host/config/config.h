@@ -1,0 +1,115 @@
+// The validated, immutable configuration the host runs on. Produced by config::load() from the main TOML file
+// and the conf.d fragments; docs/config.md documents every key and default.
+#pragma once
+
+#include <Poco/Net/SocketAddress.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+
+namespace portico::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct Timeouts {
+    Duration client_header{10'000};     // whole request head must arrive within this -> 408
+    Duration client_body{60'000};       // longest pause between two reads of a request body -> 408
+    Duration client_idle{60'000};       // keep-alive: idle time between requests before we close
+    Duration client_send{60'000};       // longest stall writing to a client before we close
+    Duration upstream_connect{5'000};   // TCP connect to an endpoint -> 504 (after trying others)
+    Duration upstream_response{60'000}; // request sent -> first response byte... -> 504
+    Duration upstream_read{60'000};     // longest pause between two reads of a response body -> close
+    Duration upstream_idle{60'000};     // how long a pooled keep-alive upstream connection may sit unused
+    Duration tunnel_idle{300'000};      // an upgraded (WebSocket) tunnel with no traffic either way
+};
+
+struct Limits {
+    http::Limits head;                    // request line (414), head size and field count (431)
+    uint64_t max_body_size = 1ull << 30;  // default for routes -> 413; 0 = unlimited
+    size_t buffer_size = 32 * 1024;       // each per-direction buffer of a connection
+    uint32_t max_connections = 0;         // per worker, 0 = unlimited: accept pauses at the limit
+};
+
+struct AccessLog {
+    std::string path = "stdout";  // "stdout", "stderr", "off" or a file path
+    std::string format = "combined";  // "combined" or "json"
+};
+
+struct ErrorLog {
+    std::string path = "stderr";  // "stderr", "stdout" or a file path
+    std::string level = "information";  // POCO level names: fatal critical error warning notice information debug trace
+};
+
+struct Server {
+    unsigned workers = 0;  // 0 = one per CPU core
+    Duration drain_timeout{30'000};    // SIGTERM: in-flight requests may finish within this
+    bool pass_server_header = false;   // forward the origin's Server and X-Powered-By
+    std::string via_name = "portico";  // pseudonym in the Via header (RFC 9110 7.6.3)
+    std::string request_id_header = "X-Request-Id";
+    AccessLog access_log;
+    ErrorLog error_log;
+};
+
+struct Listener {
+    std::string name;
+    Poco::Net::SocketAddress address;
+    int backlog = 4096;
+};
+
+struct Upstream {
+    std::string name;
+    std::vector<Poco::Net::SocketAddress> endpoints;  // at least one
+    unsigned keepalive = 64;   // idle pooled connections kept per endpoint per worker
+    Duration connect_timeout;  // defaults to timeouts.upstream_connect
+    Duration response_timeout; // defaults to timeouts.upstream_response
+};
+
+struct RouteMatch {
+    std::string host;    // "" = any; "example.com" exact; "*.example.com" any subdomain (not the apex)
+    std::string path;    // exact path ("" = unused)
+    std::string prefix;  // path prefix ("" = unused); if both are empty, prefix "/" is meant
+};
+
+struct Route {
+    RouteMatch match;
+    std::string upstream;      // name of an Upstream (validated to exist)
+    size_t upstream_index = 0; // index into Config::upstreams, filled by the loader
+    uint64_t max_body_size;    // defaults to limits.max_body_size
+};
+
+struct Config {
+    std::string main_file;  // path as given with -c
+    Server server;
+    Timeouts timeouts;
+    Limits limits;
+    std::vector<Listener> listeners;  // in name order; at least one
+    std::vector<Upstream> upstreams;  // in name order
+    std::vector<Route> routes;        // in file order (files in name order); first match wins
+};
+
+// One problem found while loading: rendered as "FILE:LINE:COL: message" (line/col omitted when unknown).
+struct Problem {
+    std::string file;
+    uint32_t line = 0;
+    uint32_t column = 0;
+    std::string message;
+    std::string to_string() const;
+};
+
+struct LoadResult {
+    std::shared_ptr<const Config> config;  // null when problems is non-empty
+    std::vector<Problem> problems;
+};
+
+// Loads `path`: a main TOML file (plus every *.toml in its conf_dir, in name order), or a directory (every *.toml
+// in it, in name order). Reports every problem it can find, not just the first. Has no side effects.
+LoadResult load(const std::string& path);
+
+}  // namespace portico::config

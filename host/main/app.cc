@@ -1,0 +1,179 @@
+#include "main/app.h"
+
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "build_info.h"
+#include "main/logging.h"
+#include "net/socket.h"
+#include "proxy/worker.h"
+
+namespace portico {
+
+using Poco::Util::Option;
+
+App::App() { setUnixOptions(true); }
+
+void App::defineOptions(Poco::Util::OptionSet& options) {
+    ServerApplication::defineOptions(options);
+    options.addOption(Option("config", "c", "main configuration file, or a directory of *.toml fragments")
+                          .required(false)
+                          .repeatable(false)
+                          .argument("PATH"));
+    options.addOption(Option("check", "t", "check the configuration, print problems, and exit"));
+    options.addOption(Option("version", "v", "print the version and exit"));
+    options.addOption(Option("help", "h", "show this help and exit"));
+}
+
+void App::handleOption(const std::string& name, const std::string& value) {
+    ServerApplication::handleOption(name, value);
+    if (name == "config") config_path_ = value;
+    if (name == "check") check_only_ = true;
+    if (name == "version") show_version_ = true;
+    if (name == "help") show_help_ = true;
+    if (show_help_ || show_version_) stopOptionsProcessing();
+}
+
+int App::main(const std::vector<std::string>&) {
+    if (show_help_) {
+        Poco::Util::HelpFormatter help(options());
+        help.setCommand(commandName());
+        help.setUsage("[-t] [-c PATH]");
+        help.setHeader("Portico, a reverse proxy. Default configuration: " PORTICO_DEFAULT_CONFIG);
+        help.format(std::cout);
+        return EXIT_OK;
+    }
+    if (show_version_) {
+        std::cout << "portico " PORTICO_VERSION "\n";
+        return EXIT_OK;
+    }
+    std::string path = config_path_.empty() ? PORTICO_DEFAULT_CONFIG : config_path_;
+    config::LoadResult loaded = config::load(path);
+    if (!loaded.problems.empty()) {
+        for (const auto& problem : loaded.problems) std::cerr << problem.to_string() << "\n";
+        return 1;
+    }
+    if (check_only_) {
+        std::cout << "configuration ok\n";
+        return EXIT_OK;
+    }
+    return serve(*loaded.config);
+}
+
+namespace {
+
+// Listening sockets for every worker: result[w][l] is worker w's socket for listener l. A port of 0 is resolved
+// by the first bind and reused for the other workers, so they share it through SO_REUSEPORT.
+std::vector<std::vector<int>> open_listeners(const config::Config& config, unsigned workers,
+                                             std::vector<Poco::Net::SocketAddress>& bound) {
+    std::vector<std::vector<int>> fds(workers);
+    try {
+        for (const auto& listener : config.listeners) {
+            Poco::Net::SocketAddress address = listener.address;
+            for (unsigned w = 0; w < workers; ++w) {
+                int fd = net::listen_reuseport(address, listener.backlog);
+                fds[w].push_back(fd);
+                if (w == 0) address = net::local_address(fd);
+            }
+            bound.push_back(address);
+        }
+    } catch (...) {
+        for (auto& list : fds) {
+            for (int fd : list) ::close(fd);
+        }
+        throw;
+    }
+    return fds;
+}
+
+sigset_t control_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+}  // namespace
+
+int App::serve(const config::Config& config) {
+    std::unique_ptr<Logging> logging;
+    try {
+        logging = std::make_unique<Logging>(config.server);
+    } catch (const Poco::Exception& error) {
+        std::cerr << "portico: cannot open log: " << error.displayText() << "\n";
+        return 1;
+    }
+    Poco::Logger& log = Poco::Logger::get("portico");
+
+    // Signals are taken by sigwait() on this thread only; workers inherit the blocked mask.
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t signals = control_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    unsigned workers = config.server.workers;
+    if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+
+    std::vector<Poco::Net::SocketAddress> bound;
+    std::vector<std::vector<int>> fds;
+    try {
+        fds = open_listeners(config, workers, bound);
+    } catch (const std::exception& error) {
+        log.critical(std::string("cannot start: ") + error.what());
+        return 1;
+    }
+
+    std::vector<std::unique_ptr<proxy::Worker>> pool;
+    for (unsigned w = 0; w < workers; ++w) {
+        pool.push_back(std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log()));
+    }
+    for (auto& worker : pool) worker->start();
+    for (size_t l = 0; l < config.listeners.size(); ++l) {
+        log.information("listener " + config.listeners[l].name + " listening on " + bound[l].toString());
+    }
+    log.information("portico " PORTICO_VERSION " started with " + std::to_string(workers) + " workers");
+
+    for (;;) {
+        int signal_number = 0;
+        sigwait(&signals, &signal_number);
+        if (signal_number == SIGHUP) {
+            log.warning("SIGHUP: configuration reload is not implemented yet; still running the old configuration");
+            continue;
+        }
+        break;
+    }
+
+    auto drain_timeout = config.server.drain_timeout;
+    log.information("stopping: finishing in-flight requests (up to " + std::to_string(drain_timeout.count()) +
+                    " ms)");
+    for (auto& worker : pool) worker->drain();
+    auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    auto all_finished = [&] {
+        for (auto& worker : pool) {
+            if (!worker->finished()) return false;
+        }
+        return true;
+    };
+    while (!all_finished() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // main thread only, not the request path
+    }
+    if (!all_finished()) {
+        log.warning("drain timeout: closing the remaining connections");
+        for (auto& worker : pool) worker->stop_now();
+    }
+    for (auto& worker : pool) worker->join();
+    pool.clear();
+    log.information("stopped");
+    return EXIT_OK;
+}
+
+}  // namespace portico

@@ -1,0 +1,53 @@
+// Rewrites message heads as they cross the proxy (RFC 9110 7.6): hop-by-hop fields and those named in
+// Connection are dropped, framing is regenerated, X-Forwarded-*, Via and the request id are added, and the
+// origin's Server / X-Powered-By are hidden unless configured.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "http/message.h"
+
+namespace portico::proxy {
+
+struct RequestForwarding {
+    std::string_view client_ip;
+    std::string_view scheme;        // "http" or "https"
+    std::string_view request_id;    // generated or taken from the request
+    std::string_view fallback_host; // Host to send when an HTTP/1.0 client sent none
+    const config::Server* server;
+};
+
+// Appends the upstream request head (always HTTP/1.1) for `request` to `out`.
+void write_upstream_request(const http::RequestHead& request, const RequestForwarding& forwarding,
+                            std::string& out);
+
+// How the proxy frames the response body it sends to the client.
+enum class ClientFraming : uint8_t { None, ContentLength, Chunked, UntilClose };
+
+struct ResponseForwarding {
+    ClientFraming framing;
+    bool keep_alive;                // tell the client whether the connection stays open
+    http::Version client_version;
+    std::string_view request_id;    // added when the origin sent none
+    const config::Server* server;
+    // Location and Content-Location naming the endpoint ("http://127.0.0.1:9001/x") are rewritten to the
+    // address the client used (client_scheme://client_host/x), as nginx's default proxy_redirect, so redirects
+    // never reveal a backend.
+    std::string_view endpoint_authority;
+    std::string_view client_scheme;
+    std::string_view client_host;
+};
+
+// Appends the head of the response to the client to `out`.
+void write_client_response(const http::ResponseHead& response, const ResponseForwarding& forwarding,
+                           std::string& out);
+
+// The request id the client sent in `header_name`, or "" if none.
+std::string_view find_header(const http::RequestHead& request, std::string_view name);
+
+// A complete short error response the proxy itself makes (never naming a backend).
+void write_error_response(int status, bool head_request, bool keep_alive, std::string& out);
+
+}  // namespace portico::proxy

@@ -1,0 +1,1000 @@
+#include "proxy/session.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "net/socket.h"
+#include "proxy/router.h"
+#include "proxy/worker.h"
+
+namespace portico::proxy {
+
+namespace {
+
+// A session moves at most this many rounds of bytes per wake-up, then yields so one fast transfer cannot starve
+// the other connections of its worker.
+constexpr int kMaxRounds = 16;
+// Attempts per request over all endpoints (connect failures and stale keep-alive connections).
+constexpr uint8_t kMaxAttempts = 8;
+// Chunk framing around a piece of data: up to 16 hex digits, CRLF, CRLF.
+constexpr size_t kChunkOverhead = 20;
+
+http::Limits response_limits(const config::Config& config) {
+    http::Limits limits = config.limits.head;
+    limits.max_request_line = config.limits.buffer_size;
+    limits.max_head_size = config.limits.buffer_size;
+    return limits;
+}
+
+bool idempotent(http::Method method) {
+    switch (method) {
+        case http::Method::Get:
+        case http::Method::Head:
+        case http::Method::Put:
+        case http::Method::Delete:
+        case http::Method::Options:
+        case http::Method::Trace:
+            return true;
+        default:
+            return false;
+    }
+}
+
+void append_chunk_size(net::Buffer& out, size_t size) {
+    char text[24];
+    auto result = std::to_chars(text, text + 16, size, 16);
+    char* end = result.ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    out.append(text, end - text);
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, int fd, const sockaddr_storage& peer)
+    : worker_(worker),
+      fd_(fd),
+      client_timer_(*this),
+      request_parser_(worker.config().limits.head),
+      response_parser_(response_limits(worker.config())) {
+    net::BufferPool& buffers = worker.buffers();
+    client_in_.attach(buffers);
+    client_out_.body.attach(buffers);
+    upstream_in_.attach(buffers);
+    upstream_out_.body.attach(buffers);
+    client_ip_ = net::peer_ip(peer);
+    worker.loop().add(fd_, *this, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+    arm_client(ClientTimer::Header, worker.timers().client_header, true);
+}
+
+Session::~Session() { close(); }
+
+// ---- events -------------------------------------------------------------------------------------------------
+
+void Session::on_io(uint32_t events) {
+    if (closed_) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_readable_ = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) client_writable_ = true;
+    if (events == 0) scheduled_ = false;
+    drive();
+}
+
+void Session::on_upstream_event(upstream::Connection& connection) {
+    if (closed_ || &connection != upstream_) return;
+    upstream_activity_ = true;
+    if (connection.connecting()) {
+        if (!connection.writable && !connection.hangup) return;
+        int error = connection.finish_connect();
+        if (error != 0) {
+            upstream_failed(true, strerror(error), 502);
+            drive();
+            return;
+        }
+        upstream_connected();
+    }
+    drive();
+}
+
+void Session::on_timeout(net::Timer&) {
+    if (closed_) return;
+    ClientTimer kind = client_timer_kind_;
+    client_timer_kind_ = ClientTimer::None;
+    switch (kind) {
+        case ClientTimer::Header:
+            if (client_in_.empty()) {
+                close();  // connected and never said anything
+            } else {
+                reject_request(408, "request head not received in time");
+            }
+            break;
+        case ClientTimer::Body:
+            if (response_state_ == ResponseState::WaitHead) {
+                worker_.log().debug("client " + client_ip_ + ": request body timed out");
+                respond_error(408, true);
+            } else {
+                close();
+            }
+            break;
+        default:  // idle keep-alive, stalled send, idle tunnel, lingering close
+            close();
+            break;
+    }
+    drive();
+}
+
+void Session::on_upstream_timeout(upstream::Connection& connection) {
+    if (closed_ || &connection != upstream_) return;
+    UpstreamTimer kind = upstream_timer_kind_;
+    upstream_timer_kind_ = UpstreamTimer::None;
+    switch (kind) {
+        case UpstreamTimer::Connect:
+            upstream_failed(true, "connect timed out", 504);
+            break;
+        case UpstreamTimer::Response:
+            if (response_state_ == ResponseState::WaitHead) {
+                worker_.log().warning("upstream " + pool_->upstream().name + ": no response in time");
+                respond_error(504, !request_body_done_);
+            } else {
+                close();
+            }
+            break;
+        default:  // the response body stalled: the client must see the cut, so the connection closes
+            worker_.log().warning("upstream " + pool_->upstream().name + ": response body stalled");
+            close();
+            break;
+    }
+    drive();
+}
+
+// ---- the pump -----------------------------------------------------------------------------------------------
+
+void Session::drive() {
+    activity_ = false;
+    upstream_activity_ = false;
+    for (int round = 0; !closed_; ++round) {
+        if (round == kMaxRounds) {
+            if (!scheduled_) {
+                scheduled_ = true;
+                worker_.loop().schedule(*this);
+            }
+            break;
+        }
+        bool progress = read_client();
+        progress |= step();
+        progress |= flush_upstream();
+        progress |= read_upstream();
+        progress |= step();
+        progress |= flush_client();
+        if (!progress) break;
+    }
+    if (!closed_) update_timers();
+}
+
+bool Session::step() {
+    if (closed_) return false;
+    switch (phase_) {
+        case Phase::Head:
+            return step_head();
+        case Phase::Forward:
+            return step_forward();
+        case Phase::Tunnel:
+            return step_tunnel();
+        case Phase::Linger:
+            return false;
+    }
+    return false;
+}
+
+// ---- request head -------------------------------------------------------------------------------------------
+
+bool Session::step_head() {
+    if (client_in_.empty()) {
+        if (client_eof_) close();
+        return false;
+    }
+    switch (request_parser_.parse(client_in_.data(), client_in_.size(), request_)) {
+        case http::ParseStatus::Incomplete:
+            if (client_eof_) {
+                close();  // the client gave up half-way through a head
+            } else if (client_in_.full()) {
+                return reject_request(431, "request head larger than the buffer");
+            }
+            return false;
+        case http::ParseStatus::Error:
+            return reject_request(request_parser_.error().status, request_parser_.error().reason.data());
+        case http::ParseStatus::Complete:
+            begin_request();
+            return true;
+    }
+    return false;
+}
+
+bool Session::reject_request(int status, const char* why) {
+    worker_.log().debug("client " + client_ip_ + ": " + std::to_string(status) + " " + why);
+    phase_ = Phase::Forward;
+    response_state_ = ResponseState::WaitHead;
+    method_ = http::Method::Get;
+    version_ = http::Version::Http11;
+    request_start_ms_ = worker_.loop().now_ms();
+    logged_ = false;
+    log_fields_.clear();
+    request_id_size_ = 0;
+    respond_error(status, true);  // framing is in doubt: never read on from here
+    return true;
+}
+
+void Session::begin_request() {
+    const config::Config& config = worker_.config();
+    first_request_ = false;
+    logged_ = false;
+    request_start_ms_ = worker_.loop().now_ms();
+    method_ = request_.method;
+    version_ = request_.version;
+    request_body_ = request_.body;
+    request_keep_alive_ = request_.keep_alive;
+    upgrade_requested_ = request_.upgrade;
+    keep_alive_ = request_keep_alive_ && !worker_.draining();
+    status_ = 0;
+    body_bytes_sent_ = 0;
+    phase_ = Phase::Forward;
+    response_state_ = ResponseState::WaitHead;
+
+    std::string_view id = find_header(request_, config.server.request_id_header);
+    if (!id.empty() && id.size() <= sizeof request_id_) {
+        std::memcpy(request_id_, id.data(), id.size());
+        request_id_size_ = id.size();
+    } else {
+        worker_.next_request_id(request_id_);
+        request_id_size_ = 32;
+    }
+
+    if (worker_.access_log().enabled()) {
+        // NUL cannot occur in a parsed head, so it separates the fields kept for the log line.
+        log_fields_.assign(request_.method_token).push_back('\0');
+        log_fields_.append(request_.target).push_back('\0');
+        log_fields_.append(find_header(request_, "referer")).push_back('\0');
+        log_fields_.append(find_header(request_, "user-agent"));
+    }
+
+    request_remaining_ = request_.body == http::BodyKind::ContentLength ? request_.content_length : 0;
+    request_body_total_ = 0;
+    request_body_done_ = request_.body == http::BodyKind::None;
+    request_chunks_.reset();
+    host_.assign(request_.host);
+
+    route_ = worker_.router().match(request_.host, target_path(request_.target));
+    size_t head_size = request_.head_size;
+    if (!route_) {
+        client_in_.consume(head_size);
+        request_parser_.reset();
+        respond_error(404, !request_body_done_);
+        return;
+    }
+    if (route_->max_body_size != 0 && request_.body == http::BodyKind::ContentLength &&
+        request_.content_length > route_->max_body_size) {
+        client_in_.consume(head_size);
+        request_parser_.reset();
+        respond_error(413, true);
+        return;
+    }
+    pool_ = &worker_.pool(route_->upstream_index);
+
+    upstream_out_.reset();
+    RequestForwarding forwarding{client_ip_, "http", std::string_view(request_id_, request_id_size_),
+                                 pool_->upstream().name, &config.server};
+    write_upstream_request(request_, forwarding, upstream_out_.head);
+    // From here on the head's views are not used: its bytes leave the buffer.
+    client_in_.consume(head_size);
+    request_parser_.reset();
+
+    if (request_.expect_continue && !request_body_done_ && version_ == http::Version::Http11) {
+        client_out_.head.append("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    upstream_out_.pass = &client_in_;
+    tried_count_ = 0;
+    attempts_ = 0;
+    failure_status_ = 502;
+    request_sent_ = false;
+    connect_upstream();
+}
+
+// ---- forwarding ---------------------------------------------------------------------------------------------
+
+void Session::connect_upstream() {
+    while (attempts_ < kMaxAttempts && tried_count_ < std::size(tried_)) {
+        int endpoint = pool_->pick(tried_, tried_count_);
+        if (endpoint < 0) break;
+        tried_[tried_count_++] = static_cast<uint32_t>(endpoint);
+        ++attempts_;
+        upstream_ = pool_->acquire(static_cast<size_t>(endpoint), *this);
+        if (!upstream_) {
+            worker_.log().warning("upstream " + pool_->upstream().name + ": " +
+                                  pool_->endpoint_text(endpoint) + ": " + strerror(errno));
+            continue;
+        }
+        upstream_eof_ = false;
+        upstream_error_ = false;
+        upstream_in_.clear();
+        response_parser_.reset();
+        if (upstream_->connecting()) {
+            arm_upstream(UpstreamTimer::Connect, pool_->connect_timers());
+        } else {
+            upstream_connected();
+        }
+        return;
+    }
+    respond_error(failure_status_, !request_body_done_);
+}
+
+void Session::upstream_connected() { arm_upstream(UpstreamTimer::Response, pool_->response_timers()); }
+
+bool Session::request_retryable() const {
+    return response_state_ == ResponseState::WaitHead && upstream_in_.empty() &&
+           request_body_ == http::BodyKind::None && idempotent(method_);
+}
+
+void Session::upstream_failed(bool connect_failure, const char* why, int final_status) {
+    const upstream::Connection& failed = *upstream_;
+    bool stale = !connect_failure && failed.reused();
+    worker_.log().warning("upstream " + pool_->upstream().name + ": " +
+                          pool_->endpoint_text(failed.endpoint()) + ": " + why);
+    bool retry = connect_failure || request_retryable();
+    release_upstream(false);
+    upstream_in_.clear();
+    failure_status_ = final_status;
+    if (!retry) {
+        respond_error(final_status, !request_body_done_);
+        return;
+    }
+    if (!connect_failure) {
+        upstream_out_.head_sent = 0;  // replay: a retryable request is only its head
+        request_sent_ = false;
+        // A keep-alive connection the origin closed under us says nothing about the endpoint: try it again.
+        if (stale) --tried_count_;
+    }
+    connect_upstream();
+}
+
+bool Session::step_forward() {
+    bool progress = false;
+    if (!request_body_done_) {
+        progress |= pump_request_body();
+        if (closed_ || phase_ != Phase::Forward) return true;
+    }
+    if (upstream_ && response_state_ == ResponseState::WaitHead && !upstream_->connecting() &&
+        (upstream_eof_ || upstream_error_) && upstream_in_.empty()) {
+        upstream_failed(false, upstream_error_ ? "connection reset before a response" : "closed before a response",
+                        502);
+        return true;
+    }
+    if (response_state_ == ResponseState::WaitHead && upstream_ && !upstream_in_.empty()) {
+        progress |= parse_response_head();
+        if (closed_ || phase_ != Phase::Forward) return true;
+    }
+    if (response_state_ == ResponseState::Body) progress |= pump_response_body();
+    if (!closed_ && response_state_ == ResponseState::Done && client_out_.empty()) {
+        finish_request();
+        return true;
+    }
+    return progress;
+}
+
+bool Session::pump_request_body() {
+    if (request_body_ == http::BodyKind::ContentLength) {
+        size_t available = client_in_.size() - upstream_out_.pass_limit;
+        size_t n = static_cast<size_t>(std::min<uint64_t>(available, request_remaining_));
+        if (n == 0) {
+            if (client_eof_) close();  // the client left before sending its whole body
+            return false;
+        }
+        upstream_out_.pass_limit += n;
+        request_remaining_ -= n;
+        if (request_remaining_ == 0) request_body_done_ = true;
+        return true;
+    }
+
+    bool progress = false;
+    while (!request_body_done_) {
+        size_t room = upstream_out_.body.writable();
+        if (room < 2 * kChunkOverhead || client_in_.empty()) break;
+        size_t len = std::min(client_in_.size(), room - kChunkOverhead);
+        auto result = request_chunks_.feed(client_in_.data(), len);
+        if (result.status == http::ChunkedDecoder::Status::Error) {
+            worker_.log().debug("client " + client_ip_ + ": bad chunked body: " + std::string(result.error));
+            respond_error(400, true);
+            return true;
+        }
+        if (result.status == http::ChunkedDecoder::Status::Data) {
+            request_body_total_ += result.data.size();
+            if (route_->max_body_size != 0 && request_body_total_ > route_->max_body_size) {
+                respond_error(413, true);
+                return true;
+            }
+            append_chunk_size(upstream_out_.body, result.data.size());
+            upstream_out_.body.append(result.data.data(), result.data.size());
+            upstream_out_.body.append("\r\n", 2);
+        } else if (result.status == http::ChunkedDecoder::Status::Done) {
+            upstream_out_.tail.assign("0\r\n").append(result.trailers).append("\r\n");
+            request_body_done_ = true;
+        }
+        client_in_.consume(result.consumed);
+        if (result.consumed == 0) break;
+        progress = true;
+        if (result.status == http::ChunkedDecoder::Status::NeedMore) break;
+    }
+    if (!progress && !request_body_done_ && client_eof_) close();
+    return progress;
+}
+
+bool Session::parse_response_head() {
+    auto status = response_parser_.parse(upstream_in_.data(), upstream_in_.size(), method_, response_);
+    if (status == http::ParseStatus::Incomplete) {
+        if (upstream_eof_ || upstream_error_ || upstream_in_.full()) {
+            worker_.log().warning("upstream " + pool_->upstream().name + ": incomplete response head");
+            respond_error(502, !request_body_done_);
+            return true;
+        }
+        return false;
+    }
+    if (status == http::ParseStatus::Error) {
+        worker_.log().warning("upstream " + pool_->upstream().name + ": invalid response: " +
+                              std::string(response_parser_.error().reason));
+        respond_error(502, !request_body_done_);
+        return true;
+    }
+
+    int code = response_.status;
+    if (code == 101) {
+        if (!upgrade_requested_) {
+            worker_.log().warning("upstream " + pool_->upstream().name + ": 101 to a request that asked for none");
+            respond_error(502, true);
+            return true;
+        }
+        write_client_response(response_, response_forwarding(ClientFraming::None, false), client_out_.head);
+        upstream_in_.consume(response_.head_size);
+        status_ = 101;
+        phase_ = Phase::Tunnel;
+        upstream_->timer().cancel();
+        upstream_timer_kind_ = UpstreamTimer::None;
+        client_out_.pass = &upstream_in_;
+        upstream_out_.pass = &client_in_;
+        return true;
+    }
+    if (code < 200) {
+        // Interim responses (103 Early Hints, a stray 100) go to HTTP/1.1 clients; the final one follows.
+        if (version_ == http::Version::Http11) {
+            write_client_response(response_, response_forwarding(ClientFraming::None, true), client_out_.head);
+        }
+        upstream_in_.consume(response_.head_size);
+        response_parser_.reset();
+        return true;
+    }
+    start_response_body();
+    return true;
+}
+
+ResponseForwarding Session::response_forwarding(ClientFraming framing, bool keep_alive) const {
+    ResponseForwarding forwarding;
+    forwarding.framing = framing;
+    forwarding.keep_alive = keep_alive;
+    forwarding.client_version = version_;
+    forwarding.request_id = std::string_view(request_id_, request_id_size_);
+    forwarding.server = &worker_.config().server;
+    forwarding.endpoint_authority = pool_->endpoint_text(upstream_->endpoint());
+    forwarding.client_scheme = "http";
+    forwarding.client_host = host_;
+    return forwarding;
+}
+
+void Session::start_response_body() {
+    status_ = response_.status;
+    bool http11 = version_ == http::Version::Http11;
+    switch (response_.body) {
+        case http::BodyKind::None:
+            client_framing_ = ClientFraming::None;
+            break;
+        case http::BodyKind::ContentLength:
+            client_framing_ = ClientFraming::ContentLength;
+            response_remaining_ = response_.content_length;
+            break;
+        case http::BodyKind::Chunked:
+        case http::BodyKind::UntilClose:
+            // Re-framing a close-delimited body as chunked keeps an HTTP/1.1 client's connection open.
+            client_framing_ = http11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+            break;
+    }
+    if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.draining()) {
+        keep_alive_ = false;
+    }
+    upstream_reusable_ = response_.keep_alive;
+    write_client_response(response_, response_forwarding(client_framing_, keep_alive_), client_out_.head);
+    upstream_in_.consume(response_.head_size);
+    response_parser_.reset();
+    response_chunks_.reset();
+    client_out_.pass = &upstream_in_;
+    response_state_ = ResponseState::Body;
+    if (response_.body == http::BodyKind::None) {
+        response_complete();
+    } else {
+        arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);
+    }
+}
+
+bool Session::pump_response_body() {
+    bool upstream_done = upstream_eof_ || upstream_error_;
+    switch (response_.body) {
+        case http::BodyKind::ContentLength: {
+            size_t available = upstream_in_.size() - client_out_.pass_limit;
+            size_t n = static_cast<size_t>(std::min<uint64_t>(available, response_remaining_));
+            client_out_.pass_limit += n;
+            response_remaining_ -= n;
+            body_bytes_sent_ += n;
+            if (response_remaining_ == 0) {
+                response_complete();
+                return true;
+            }
+            if (n == 0 && upstream_done) {
+                response_truncated_ = true;
+                response_complete();
+                return true;
+            }
+            return n > 0;
+        }
+        case http::BodyKind::Chunked: {
+            bool progress = false;
+            while (response_state_ == ResponseState::Body) {
+                size_t room = client_out_.body.writable();
+                if (room < 2 * kChunkOverhead || upstream_in_.empty()) break;
+                size_t len = std::min(upstream_in_.size(), room - kChunkOverhead);
+                auto result = response_chunks_.feed(upstream_in_.data(), len);
+                if (result.status == http::ChunkedDecoder::Status::Error) {
+                    worker_.log().warning("upstream " + pool_->upstream().name + ": bad chunked body: " +
+                                          std::string(result.error));
+                    response_truncated_ = true;
+                    response_complete();
+                    return true;
+                }
+                if (result.status == http::ChunkedDecoder::Status::Data) {
+                    if (client_framing_ == ClientFraming::Chunked) {
+                        append_chunk_size(client_out_.body, result.data.size());
+                    }
+                    client_out_.body.append(result.data.data(), result.data.size());
+                    if (client_framing_ == ClientFraming::Chunked) client_out_.body.append("\r\n", 2);
+                    body_bytes_sent_ += result.data.size();
+                } else if (result.status == http::ChunkedDecoder::Status::Done) {
+                    if (client_framing_ == ClientFraming::Chunked) {
+                        client_out_.tail.assign("0\r\n").append(result.trailers).append("\r\n");
+                    }
+                    upstream_in_.consume(result.consumed);
+                    response_complete();
+                    return true;
+                }
+                upstream_in_.consume(result.consumed);
+                if (result.consumed == 0) break;
+                progress = true;
+                if (result.status == http::ChunkedDecoder::Status::NeedMore) break;
+            }
+            if (!progress && upstream_done && response_state_ == ResponseState::Body) {
+                response_truncated_ = true;
+                response_complete();
+                return true;
+            }
+            return progress;
+        }
+        case http::BodyKind::UntilClose: {
+            bool progress = false;
+            if (client_framing_ == ClientFraming::Chunked) {
+                while (!upstream_in_.empty()) {
+                    size_t room = client_out_.body.writable();
+                    if (room < 2 * kChunkOverhead) break;
+                    size_t n = std::min(upstream_in_.size(), room - kChunkOverhead);
+                    append_chunk_size(client_out_.body, n);
+                    client_out_.body.append(upstream_in_.data(), n);
+                    client_out_.body.append("\r\n", 2);
+                    upstream_in_.consume(n);
+                    body_bytes_sent_ += n;
+                    progress = true;
+                }
+            } else {
+                size_t n = upstream_in_.size() - client_out_.pass_limit;
+                client_out_.pass_limit += n;
+                body_bytes_sent_ += n;
+                progress = n > 0;
+            }
+            if (upstream_done && upstream_in_.size() == client_out_.pass_limit) {
+                // A reset is not a clean end: the client must not take a cut body for a whole one.
+                if (upstream_error_) {
+                    response_truncated_ = true;
+                } else if (client_framing_ == ClientFraming::Chunked) {
+                    client_out_.tail.assign("0\r\n\r\n");
+                }
+                response_complete();
+                return true;
+            }
+            return progress;
+        }
+        case http::BodyKind::None:
+            break;
+    }
+    return false;
+}
+
+void Session::response_complete() {
+    response_state_ = ResponseState::Done;
+    bool reusable = upstream_reusable_ && !response_truncated_ && request_sent_ && upstream_out_.empty() &&
+                    !upstream_eof_ && !upstream_error_ && upstream_in_.size() == client_out_.pass_limit &&
+                    response_.body != http::BodyKind::UntilClose;
+    release_upstream(reusable);
+    if (response_truncated_) {
+        worker_.log().warning("upstream " + pool_->upstream().name + ": response cut short; closing the client");
+        keep_alive_ = false;
+    }
+}
+
+void Session::release_upstream(bool reusable) {
+    if (!upstream_) return;
+    upstream_->timer().cancel();
+    upstream_timer_kind_ = UpstreamTimer::None;
+    if (reusable) {
+        pool_->release(*upstream_);
+    } else {
+        upstream_->close();
+    }
+    upstream_ = nullptr;
+}
+
+void Session::finish_request() {
+    log_access();
+    if (!keep_alive_) {
+        close_after_response();
+        return;
+    }
+    reset_request();
+    phase_ = Phase::Head;
+}
+
+void Session::close_after_response() {
+    // Unread bytes from the client would turn our close into a reset that can destroy the response in flight
+    // (RFC 9112 9.6): shut down our side and drain theirs for a while first.
+    if (!client_eof_ && (!client_in_.empty() || !request_body_done_)) {
+        start_linger();
+    } else {
+        close();
+    }
+}
+
+void Session::respond_error(int status, bool close_after) {
+    if (response_state_ != ResponseState::WaitHead || phase_ == Phase::Tunnel) {
+        close();  // the response has begun: the cut is the only signal left
+        return;
+    }
+    release_upstream(false);
+    status_ = status;
+    if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
+    size_t before = client_out_.head.size();
+    write_error_response(status, method_ == http::Method::Head, keep_alive_, client_out_.head);
+    body_bytes_sent_ = client_out_.head.size() - before;
+    upstream_out_.pass_limit = 0;
+    response_state_ = ResponseState::Done;
+    phase_ = Phase::Forward;
+}
+
+// ---- tunnel -------------------------------------------------------------------------------------------------
+
+bool Session::step_tunnel() {
+    // Both directions go straight from one socket's input buffer to the other socket.
+    upstream_out_.pass_limit = client_in_.size();
+    client_out_.pass_limit = upstream_in_.size();
+    bool progress = false;
+    if (client_eof_ && client_in_.empty() && !upstream_shut_ && upstream_) {
+        ::shutdown(upstream_->fd(), SHUT_WR);
+        upstream_shut_ = true;
+        progress = true;
+    }
+    if ((upstream_eof_ || upstream_error_) && client_out_.empty() && !client_shut_) {
+        ::shutdown(fd_, SHUT_WR);
+        client_shut_ = true;
+        progress = true;
+    }
+    if ((client_shut_ && upstream_shut_) || (upstream_error_ && client_shut_)) {
+        status_ = 101;
+        close();
+        return false;
+    }
+    return progress;
+}
+
+// ---- socket I/O ---------------------------------------------------------------------------------------------
+
+bool Session::read_client() {
+    if (closed_ || !client_readable_ || client_eof_) return false;
+    if (phase_ == Phase::Linger) {
+        char discard[4096];
+        for (;;) {
+            ssize_t n = ::recv(fd_, discard, sizeof discard, 0);
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) {
+                client_readable_ = false;
+                return false;
+            }
+            close();  // EOF or error: the client is done
+            return false;
+        }
+    }
+    size_t room = client_in_.writable();
+    if (room == 0) return false;
+    ssize_t n;
+    do {
+        n = ::recv(fd_, client_in_.write_ptr(), room, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        client_in_.commit(static_cast<size_t>(n));
+        // A short read emptied the socket; edge-triggered epoll reports the next arrival.
+        if (static_cast<size_t>(n) < room) client_readable_ = false;
+        activity_ = true;
+        return true;
+    }
+    client_readable_ = false;
+    if (n == 0) {
+        client_eof_ = true;
+        return true;
+    }
+    if (errno == EAGAIN) return false;
+    close();  // reset by the client
+    return false;
+}
+
+bool Session::flush_client() {
+    if (closed_ || !client_writable_ || client_out_.empty()) return false;
+    ssize_t n = write_outbound(fd_, client_out_);
+    if (n > 0) {
+        activity_ = true;
+        return true;
+    }
+    if (n < 0 && errno != EAGAIN) close();  // the client is gone
+    return false;
+}
+
+bool Session::read_upstream() {
+    if (closed_ || !upstream_ || upstream_->connecting() || !upstream_->readable || upstream_eof_ ||
+        upstream_error_) {
+        return false;
+    }
+    size_t room = upstream_in_.writable();
+    if (room == 0) return false;
+    ssize_t n;
+    do {
+        n = ::recv(upstream_->fd(), upstream_in_.write_ptr(), room, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        upstream_in_.commit(static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < room) upstream_->readable = false;
+        upstream_activity_ = true;
+        if (upstream_timer_kind_ == UpstreamTimer::Read) {
+            arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);
+        }
+        return true;
+    }
+    upstream_->readable = false;
+    if (n == 0) {
+        upstream_eof_ = true;
+        return true;
+    }
+    if (errno == EAGAIN) return false;
+    upstream_error_ = true;
+    return true;
+}
+
+bool Session::flush_upstream() {
+    if (closed_ || !upstream_ || upstream_->connecting() || !upstream_->writable || upstream_out_.empty() ||
+        upstream_error_) {
+        return false;
+    }
+    ssize_t n = write_outbound(upstream_->fd(), upstream_out_);
+    if (n > 0) {
+        upstream_activity_ = true;
+        if (phase_ == Phase::Forward && !request_sent_) {
+            if (request_body_done_ && upstream_out_.empty()) request_sent_ = true;
+            // The response timeout runs from the last byte of the request we managed to send.
+            arm_upstream(UpstreamTimer::Response, pool_->response_timers());
+        }
+        return true;
+    }
+    if (n < 0 && errno != EAGAIN) {
+        upstream_error_ = true;
+        return true;
+    }
+    return false;
+}
+
+ssize_t Session::write_outbound(int fd, Outbound& out) {
+    iovec iov[4];
+    int count = 0;
+    size_t total = 0;
+    auto add = [&](const char* data, size_t size) {
+        if (size == 0) return;
+        iov[count].iov_base = const_cast<char*>(data);
+        iov[count].iov_len = size;
+        ++count;
+        total += size;
+    };
+    add(out.head.data() + out.head_sent, out.head.size() - out.head_sent);
+    add(out.body.data(), out.body.size());
+    add(out.tail.data() + out.tail_sent, out.tail.size() - out.tail_sent);
+    if (out.pass_limit) add(out.pass->data(), out.pass_limit);
+
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n;
+    do {
+        n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    bool& writable = (fd == fd_) ? client_writable_ : upstream_->writable;
+    if (n < 0) {
+        if (errno == EAGAIN) writable = false;
+        return n;
+    }
+    if (static_cast<size_t>(n) < total) writable = false;  // the socket buffer is full; EPOLLOUT will say when not
+
+    size_t left = static_cast<size_t>(n);
+    size_t part = std::min(left, out.head.size() - out.head_sent);
+    out.head_sent += part;
+    left -= part;
+    part = std::min(left, out.body.size());
+    out.body.consume(part);
+    left -= part;
+    part = std::min(left, out.tail.size() - out.tail_sent);
+    out.tail_sent += part;
+    left -= part;
+    if (left) {
+        out.pass->consume(left);
+        out.pass_limit -= left;
+    }
+    return n;
+}
+
+// ---- timers -------------------------------------------------------------------------------------------------
+
+void Session::update_timers() {
+    const SessionTimers& timers = worker_.timers();
+    switch (phase_) {
+        case Phase::Head:
+            if (client_in_.empty() && !first_request_) {
+                arm_client(ClientTimer::Idle, timers.client_idle, false);
+            } else {
+                arm_client(ClientTimer::Header, timers.client_header, false);
+            }
+            break;
+        case Phase::Forward:
+            if (!client_out_.empty() && !client_writable_) {
+                arm_client(ClientTimer::Send, timers.client_send, activity_);
+            } else if (!request_body_done_ && client_in_.size() == upstream_out_.pass_limit &&
+                       upstream_out_.body.writable() > 2 * kChunkOverhead) {
+                arm_client(ClientTimer::Body, timers.client_body, activity_);
+            } else {
+                arm_client(ClientTimer::None, nullptr, false);
+            }
+            break;
+        case Phase::Tunnel:
+            arm_client(ClientTimer::Tunnel, timers.tunnel_idle, activity_ || upstream_activity_);
+            break;
+        case Phase::Linger:
+            arm_client(ClientTimer::Linger, timers.linger, false);
+            break;
+    }
+}
+
+void Session::arm_client(ClientTimer kind, net::TimerQueue* queue, bool rearm) {
+    if (kind == ClientTimer::None) {
+        client_timer_.cancel();
+        client_timer_kind_ = kind;
+        return;
+    }
+    if (kind != client_timer_kind_ || rearm || !client_timer_.armed()) {
+        worker_.loop().arm(client_timer_, *queue);
+        client_timer_kind_ = kind;
+    }
+}
+
+void Session::arm_upstream(UpstreamTimer kind, net::TimerQueue& queue) {
+    upstream_timer_kind_ = kind;
+    worker_.loop().arm(upstream_->timer(), queue);
+}
+
+// ---- endings ------------------------------------------------------------------------------------------------
+
+void Session::start_linger() {
+    phase_ = Phase::Linger;
+    release_upstream(false);
+    ::shutdown(fd_, SHUT_WR);
+    client_in_.clear();
+    arm_client(ClientTimer::Linger, worker_.timers().linger, true);
+}
+
+void Session::begin_drain() {
+    if (phase_ == Phase::Head && client_in_.empty() && client_out_.empty()) {
+        close();
+    } else {
+        keep_alive_ = false;
+    }
+}
+
+void Session::reset_request() {
+    client_out_.reset();
+    upstream_out_.reset();
+    upstream_in_.clear();
+    response_state_ = ResponseState::WaitHead;
+    client_framing_ = ClientFraming::None;
+    status_ = 0;
+    body_bytes_sent_ = 0;
+    request_body_done_ = true;
+    request_remaining_ = 0;
+    response_remaining_ = 0;
+    response_truncated_ = false;
+    request_sent_ = false;
+    upstream_eof_ = false;
+    upstream_error_ = false;
+    route_ = nullptr;
+    pool_ = nullptr;
+    tried_count_ = 0;
+    attempts_ = 0;
+    // Idle keep-alive connections hold no buffer memory.
+    client_out_.body.release_if_empty();
+    upstream_out_.body.release_if_empty();
+    upstream_in_.release_if_empty();
+    client_in_.release_if_empty();
+}
+
+void Session::log_access() {
+    if (logged_) return;
+    logged_ = true;
+    AccessLog& log = worker_.access_log();
+    if (!log.enabled()) return;
+    std::string_view fields[4];
+    std::string_view rest = log_fields_;
+    for (auto& field : fields) {
+        size_t end = rest.find('\0');
+        field = rest.substr(0, end);
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    }
+    AccessRecord record;
+    record.client_ip = client_ip_;
+    record.method = fields[0].empty() ? std::string_view("-") : fields[0];
+    record.target = fields[1].empty() ? std::string_view("-") : fields[1];
+    record.protocol = version_ == http::Version::Http10 ? "HTTP/1.0" : "HTTP/1.1";
+    record.status = status_;
+    record.bytes_sent = body_bytes_sent_;
+    record.referer = fields[2];
+    record.user_agent = fields[3];
+    record.request_id = std::string_view(request_id_, request_id_size_);
+    record.upstream = pool_ ? std::string_view(pool_->upstream().name) : std::string_view();
+    record.duration_us = (worker_.loop().now_ms() - request_start_ms_) * 1000;
+    log.write(record);
+}
+
+void Session::close() {
+    if (closed_) return;
+    if (phase_ == Phase::Forward && !logged_) {
+        if (status_ == 0) status_ = 499;  // the client left before the response (nginx's convention)
+        log_access();
+    }
+    closed_ = true;
+    release_upstream(false);
+    client_timer_.cancel();
+    worker_.loop().remove(fd_);
+    ::close(fd_);
+    if (scheduled_) worker_.loop().unschedule(*this);
+    worker_.session_closed(*this);
+    worker_.loop().retire(this);
+}
+
+}  // namespace portico::proxy

@@ -1,0 +1,188 @@
+// One client connection and the requests on it, in order: read a head, route it, forward it to an upstream
+// connection, stream the bodies both ways, and go back for the next request. A session is driven by readiness
+// events of its two sockets; `drive()` moves bytes until nothing more can move, so each event costs one pass.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+
+#include "http/chunked_decoder.h"
+#include "http/request_parser.h"
+#include "http/response_parser.h"
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+#include "proxy/forward_headers.h"
+#include "upstream/pool.h"
+
+namespace portico::proxy {
+
+class Worker;
+
+// Bytes going out on one socket, in this order: a head the proxy wrote, re-framed body bytes, a tail (the last
+// chunk and trailers), then up to `pass_limit` bytes taken straight from another buffer (a Content-Length body or
+// a tunnel: no copy).
+struct Outbound {
+    std::string head;
+    size_t head_sent = 0;
+    net::Buffer body;
+    std::string tail;
+    size_t tail_sent = 0;
+    net::Buffer* pass = nullptr;
+    size_t pass_limit = 0;
+
+    bool empty() const {
+        return head_sent == head.size() && body.empty() && tail_sent == tail.size() && pass_limit == 0;
+    }
+    void reset() {
+        head.clear();
+        head_sent = 0;
+        body.clear();
+        tail.clear();
+        tail_sent = 0;
+        pass_limit = 0;
+    }
+};
+
+class Session final : public net::IoHandler,
+                      public net::TimerClient,
+                      public net::Retirable,
+                      public upstream::ConnectionUser {
+public:
+    Session(Worker& worker, int fd, const sockaddr_storage& peer);
+    ~Session() override;
+
+    void on_io(uint32_t events) override;
+    void on_timeout(net::Timer& timer) override;
+    void on_upstream_event(upstream::Connection& connection) override;
+    void on_upstream_timeout(upstream::Connection& connection) override;
+
+    // Worker shutdown: close now if idle, otherwise after the current response.
+    void begin_drain();
+    void close();
+
+    Session* prev = nullptr;  // the worker's list
+    Session* next = nullptr;
+
+private:
+    enum class Phase : uint8_t { Head, Forward, Tunnel, Linger };
+    enum class ResponseState : uint8_t { WaitHead, Body, Done };
+    enum class ClientTimer : uint8_t { None, Idle, Header, Body, Send, Tunnel, Linger };
+    enum class UpstreamTimer : uint8_t { None, Connect, Response, Read };
+
+    void drive();
+    bool step();
+
+    // Reading a request head.
+    bool step_head();
+    void begin_request();
+    bool reject_request(int status, const char* why);
+
+    // Forwarding one request and its response.
+    bool step_forward();
+    void connect_upstream();
+    void upstream_connected();
+    void upstream_failed(bool connect_failure, const char* why, int final_status);
+    bool pump_request_body();
+    bool parse_response_head();
+    void start_response_body();
+    ResponseForwarding response_forwarding(ClientFraming framing, bool keep_alive) const;
+    bool pump_response_body();
+    void response_complete();
+    void release_upstream(bool reusable);
+    void finish_request();
+    void close_after_response();
+    void respond_error(int status, bool close_after);
+
+    // The upgraded tunnel after 101.
+    bool step_tunnel();
+
+    // I/O.
+    bool read_client();
+    bool flush_client();
+    bool read_upstream();
+    bool flush_upstream();
+    ssize_t write_outbound(int fd, Outbound& out);
+
+    void update_timers();
+    void arm_client(ClientTimer kind, net::TimerQueue* queue, bool rearm);
+    void arm_upstream(UpstreamTimer kind, net::TimerQueue& queue);
+    void start_linger();
+    void log_access();
+    void reset_request();
+    bool request_retryable() const;
+
+    Worker& worker_;
+    int fd_;
+    bool closed_ = false;
+    bool scheduled_ = false;
+    Phase phase_ = Phase::Head;
+
+    // Client socket readiness (edge-triggered) and state.
+    bool client_readable_ = false;
+    bool client_writable_ = true;
+    bool client_eof_ = false;
+    bool activity_ = false;           // bytes moved on the client socket during this drive
+    bool upstream_activity_ = false;  // bytes moved on the upstream socket during this drive
+    bool first_request_ = true;       // nothing received yet: the header timeout runs, not the idle one
+    bool logged_ = true;              // the current request has its access-log line
+    bool client_shut_ = false;        // tunnel: we sent FIN to the client
+    bool upstream_shut_ = false;      // tunnel: we sent FIN to the upstream
+    bool keep_alive_ = true;      // the client connection stays open after this response
+    ClientTimer client_timer_kind_ = ClientTimer::None;
+    net::Timer client_timer_;
+
+    net::Buffer client_in_;
+    Outbound client_out_;
+    net::Buffer upstream_in_;
+    Outbound upstream_out_;
+
+    // The current request.
+    http::RequestParser request_parser_;
+    http::RequestHead request_;
+    http::Method method_ = http::Method::Get;
+    http::Version version_ = http::Version::Http11;
+    http::BodyKind request_body_ = http::BodyKind::None;
+    bool request_keep_alive_ = true;
+    bool upgrade_requested_ = false;
+    bool request_body_done_ = true;
+    uint64_t request_remaining_ = 0;
+    uint64_t request_body_total_ = 0;  // decoded chunked bytes, for the route's max_body_size
+    http::ChunkedDecoder request_chunks_;
+    const config::Route* route_ = nullptr;
+    upstream::Pool* pool_ = nullptr;
+    char request_id_[64];
+    size_t request_id_size_ = 0;
+    int64_t request_start_ms_ = 0;
+
+    // The upstream side of the current request.
+    upstream::Connection* upstream_ = nullptr;
+    UpstreamTimer upstream_timer_kind_ = UpstreamTimer::None;
+    bool upstream_eof_ = false;
+    bool upstream_error_ = false;
+    bool request_sent_ = false;   // the whole request reached the upstream socket
+    uint32_t tried_[8];
+    uint8_t tried_count_ = 0;
+    uint8_t attempts_ = 0;
+    int failure_status_ = 502;
+
+    // The response.
+    http::ResponseParser response_parser_;
+    http::ResponseHead response_;
+    ResponseState response_state_ = ResponseState::WaitHead;
+    ClientFraming client_framing_ = ClientFraming::None;
+    bool upstream_reusable_ = false;
+    bool response_truncated_ = false;
+    uint64_t response_remaining_ = 0;
+    http::ChunkedDecoder response_chunks_;
+    int status_ = 0;
+    uint64_t body_bytes_sent_ = 0;
+
+    // Kept for the access log only when it is on (the request head's views do not outlive forwarding).
+    std::string log_fields_;
+    std::string client_ip_;
+    std::string host_;  // the client's Host, for rewriting Location
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,173 @@
+#include "proxy/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/session.h"
+
+namespace portico::proxy {
+
+namespace {
+// Lingering close: how long we keep draining a client's unread bytes after our last response (as nginx's
+// lingering_time, shorter).
+constexpr std::chrono::milliseconds kLingerTime{2000};
+// After EMFILE/ENFILE, wait this long before accepting again instead of spinning on a full table.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+}  // namespace
+
+// One listening socket of this worker.
+class Worker::Acceptor final : public net::IoHandler, public net::TimerClient {
+public:
+    Acceptor(Worker& worker, int fd) : worker_(worker), fd_(fd), retry_(*this) {
+        worker_.loop_.add(fd_, *this, EPOLLIN | EPOLLET);
+    }
+    ~Acceptor() { close(); }
+
+    void on_io(uint32_t) override { accept_all(); }
+    void on_timeout(net::Timer&) override { accept_all(); }
+
+    void close() {
+        if (fd_ < 0) return;
+        retry_.cancel();
+        worker_.loop_.remove(fd_);
+        ::close(fd_);
+        fd_ = -1;
+    }
+
+    void accept_all() {
+        while (fd_ >= 0) {
+            uint32_t limit = worker_.config_.limits.max_connections;
+            if (limit != 0 && worker_.session_count_ >= limit) {
+                worker_.accept_paused_ = true;  // resumed when a session closes
+                return;
+            }
+            sockaddr_storage peer{};
+            socklen_t length = sizeof peer;
+            int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                if (errno == EAGAIN) return;
+                worker_.log_.error(std::string("accept: ") + strerror(errno));
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    worker_.loop_.arm(retry_, worker_.loop_.timers(kAcceptRetry));
+                }
+                return;
+            }
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            auto* session = new Session(worker_, fd, peer);
+            session->next = worker_.sessions_;
+            if (worker_.sessions_) worker_.sessions_->prev = session;
+            worker_.sessions_ = session;
+            ++worker_.session_count_;
+        }
+    }
+
+private:
+    Worker& worker_;
+    int fd_;
+    net::Timer retry_;
+};
+
+Worker::Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log)
+    : config_(config),
+      index_(index),
+      log_(Poco::Logger::get("portico")),
+      buffers_(config.limits.buffer_size, 4096),
+      router_(config.routes),
+      access_log_(access_log),
+      random_(std::random_device{}()) {
+    const config::Timeouts& t = config.timeouts;
+    timers_ = SessionTimers{&loop_.timers(t.client_header), &loop_.timers(t.client_body),
+                            &loop_.timers(t.client_idle),   &loop_.timers(t.client_send),
+                            &loop_.timers(t.tunnel_idle),   &loop_.timers(kLingerTime),
+                            &loop_.timers(t.upstream_read)};
+    for (const auto& upstream : config.upstreams) {
+        pools_.push_back(std::make_unique<upstream::Pool>(loop_, upstream, t.upstream_idle));
+    }
+    for (int fd : listen_fds) acceptors_.push_back(std::make_unique<Acceptor>(*this, fd));
+}
+
+Worker::~Worker() {
+    join();
+    close_all();
+}
+
+void Worker::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run() {
+    try {
+        loop_.run();
+    } catch (const std::exception& error) {
+        log_.critical("worker " + std::to_string(index_) + ": " + error.what());
+    }
+    close_all();
+    finished_ = true;
+}
+
+void Worker::drain() {
+    loop_.post([this] { begin_drain(); });
+}
+
+void Worker::stop_now() {
+    loop_.post([this] {
+        close_all();
+        loop_.stop();
+    });
+}
+
+void Worker::begin_drain() {
+    draining_ = true;
+    for (auto& acceptor : acceptors_) acceptor->close();
+    for (Session* session = sessions_; session;) {
+        Session* next = session->next;  // begin_drain may close (and unlink) the session
+        session->begin_drain();
+        session = next;
+    }
+    for (auto& pool : pools_) pool->close_idle();
+    if (session_count_ == 0) loop_.stop();
+}
+
+void Worker::close_all() {
+    for (auto& acceptor : acceptors_) acceptor->close();
+    while (sessions_) sessions_->close();
+    for (auto& pool : pools_) pool->close_idle();
+}
+
+void Worker::session_closed(Session& session) {
+    if (session.prev) {
+        session.prev->next = session.next;
+    } else {
+        sessions_ = session.next;
+    }
+    if (session.next) session.next->prev = session.prev;
+    session.prev = session.next = nullptr;
+    --session_count_;
+    if (accept_paused_ && !draining_) {
+        accept_paused_ = false;
+        for (auto& acceptor : acceptors_) acceptor->accept_all();
+    }
+    if (draining_ && session_count_ == 0) loop_.stop();
+}
+
+void Worker::next_request_id(char out[32]) {
+    static const char kHex[] = "0123456789abcdef";
+    uint64_t parts[2] = {random_(), random_()};
+    for (int i = 0; i < 32; ++i) {
+        out[i] = kHex[(parts[i / 16] >> ((i % 16) * 4)) & 15];
+    }
+}
+
+}  // namespace portico::proxy

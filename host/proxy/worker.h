@@ -1,0 +1,94 @@
+// A worker: one thread, one event loop, its own listening sockets (SO_REUSEPORT), its own upstream pools and
+// buffers. Nothing on the request path is shared with another worker, so nothing there locks.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Poco/Logger.h>
+
+#include "config/config.h"
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "proxy/access_log.h"
+#include "proxy/router.h"
+#include "upstream/pool.h"
+
+namespace portico::proxy {
+
+class Session;
+
+// Timer queues a session uses, looked up once per worker.
+struct SessionTimers {
+    net::TimerQueue* client_header;
+    net::TimerQueue* client_body;
+    net::TimerQueue* client_idle;
+    net::TimerQueue* client_send;
+    net::TimerQueue* tunnel_idle;
+    net::TimerQueue* linger;
+    net::TimerQueue* upstream_read;
+};
+
+class Worker {
+public:
+    // listen_fds[i] is this worker's socket for config.listeners[i]; the worker owns and closes them.
+    Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    void start();
+    // Thread-safe. Stop accepting; close idle connections; let in-flight requests finish, then the thread ends.
+    void drain();
+    // Thread-safe. Close everything now.
+    void stop_now();
+    void join();
+    bool finished() const { return finished_.load(); }
+
+    // For sessions, on the worker's thread.
+    const config::Config& config() const { return config_; }
+    net::EventLoop& loop() { return loop_; }
+    net::BufferPool& buffers() { return buffers_; }
+    upstream::Pool& pool(size_t upstream_index) { return *pools_[upstream_index]; }
+    const Router& router() const { return router_; }
+    const SessionTimers& timers() const { return timers_; }
+    AccessLog& access_log() { return access_log_; }
+    Poco::Logger& log() { return log_; }
+    bool draining() const { return draining_; }
+    // 32 hex digits, unique in practice (random 128 bits from a per-worker generator).
+    void next_request_id(char out[32]);
+    void session_closed(Session& session);
+
+private:
+    class Acceptor;
+    void run();
+    void accept_ready();
+    void begin_drain();
+    void close_all();
+
+    const config::Config& config_;
+    unsigned index_;
+    Poco::Logger& log_;
+    net::EventLoop loop_;
+    net::BufferPool buffers_;
+    Router router_;
+    SessionTimers timers_;
+    AccessLog& access_log_;
+    std::vector<std::unique_ptr<upstream::Pool>> pools_;
+    std::vector<std::unique_ptr<Acceptor>> acceptors_;
+    Session* sessions_ = nullptr;  // intrusive list, for drain and shutdown
+    size_t session_count_ = 0;
+    bool draining_ = false;
+    bool accept_paused_ = false;
+    std::mt19937_64 random_;
+    std::thread thread_;
+    std::atomic<bool> finished_{false};
+
+    friend class Session;
+};
+
+}  // namespace portico::proxy

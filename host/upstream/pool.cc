@@ -1,0 +1,124 @@
+#include "upstream/pool.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "net/socket.h"
+
+namespace portico::upstream {
+
+Connection::Connection(Pool& pool, size_t endpoint, int fd, bool connecting)
+    : pool_(pool), endpoint_(endpoint), fd_(fd), connecting_(connecting), timer_(*this) {
+    pool_.loop_.add(fd_, *this, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+}
+
+Connection::~Connection() { close(); }
+
+void Connection::close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    if (!user_) pool_.forget_idle(*this);
+    user_ = nullptr;
+    pool_.loop_.remove(fd_);
+    ::close(fd_);
+    pool_.loop_.retire(this);
+}
+
+int Connection::finish_connect() {
+    connecting_ = false;
+    return net::socket_error(fd_);
+}
+
+void Connection::on_io(uint32_t events) {
+    if (closed_) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable = true;
+    if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) hangup = true;
+    if (events & EPOLLOUT) writable = true;
+    if (user_) {
+        user_->on_upstream_event(*this);
+    } else if (readable) {
+        // An idle keep-alive connection has nothing to say: the origin closed it or misbehaves.
+        close();
+    }
+}
+
+void Connection::on_timeout(net::Timer&) {
+    if (closed_) return;
+    if (user_) {
+        user_->on_upstream_timeout(*this);
+    } else {
+        close();  // idle too long
+    }
+}
+
+Pool::Pool(net::EventLoop& loop, const config::Upstream& upstream, config::Duration idle_timeout)
+    : loop_(loop),
+      upstream_(upstream),
+      idle_timers_(&loop.timers(idle_timeout)),
+      connect_timers_(&loop.timers(upstream.connect_timeout)),
+      response_timers_(&loop.timers(upstream.response_timeout)),
+      idle_(upstream.endpoints.size()) {
+    for (const auto& endpoint : upstream.endpoints) endpoint_text_.push_back(endpoint.toString());
+}
+
+Pool::~Pool() { close_idle(); }
+
+int Pool::pick(const uint32_t* tried, size_t tried_count) {
+    size_t count = endpoint_count();
+    for (size_t step = 0; step < count; ++step) {
+        size_t candidate = (next_ + step) % count;
+        if (std::find(tried, tried + tried_count, candidate) == tried + tried_count) {
+            next_ = (candidate + 1) % count;
+            return static_cast<int>(candidate);
+        }
+    }
+    return -1;
+}
+
+Connection* Pool::acquire(size_t endpoint, ConnectionUser& user) {
+    auto& idle = idle_[endpoint];
+    if (!idle.empty()) {
+        Connection* connection = idle.back();
+        idle.pop_back();
+        connection->timer_.cancel();
+        connection->user_ = &user;
+        connection->writable = true;
+        return connection;
+    }
+    int fd = net::connect_nonblocking(upstream_.endpoints[endpoint]);
+    if (fd < 0) return nullptr;
+    auto* connection = new Connection(*this, endpoint, fd, true);
+    connection->user_ = &user;
+    return connection;
+}
+
+void Pool::release(Connection& connection) {
+    connection.user_ = nullptr;
+    connection.timer_.cancel();
+    ++connection.requests_;
+    auto& idle = idle_[connection.endpoint_];
+    if (connection.hangup || idle.size() >= upstream_.keepalive) {
+        connection.close();
+        return;
+    }
+    connection.readable = false;
+    idle.push_back(&connection);
+    loop_.arm(connection.timer_, *idle_timers_);
+}
+
+void Pool::forget_idle(Connection& connection) {
+    auto& idle = idle_[connection.endpoint_];
+    auto it = std::find(idle.begin(), idle.end(), &connection);
+    if (it != idle.end()) idle.erase(it);
+}
+
+void Pool::close_idle() {
+    for (auto& idle : idle_) {
+        while (!idle.empty()) idle.back()->close();
+    }
+}
+
+}  // namespace portico::upstream

@@ -1,0 +1,110 @@
+// Per-worker upstream connections: one Pool per configured upstream, holding keep-alive connections per endpoint
+// and choosing endpoints round-robin (the balancer plugin will take over the choice). Nothing here is shared
+// between workers, so nothing here locks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "net/event_loop.h"
+#include "net/timer.h"
+
+namespace portico::upstream {
+
+class Connection;
+
+// Whoever uses a connection (the proxy session) hears about its events.
+class ConnectionUser {
+public:
+    virtual void on_upstream_event(Connection& connection) = 0;
+    virtual void on_upstream_timeout(Connection& connection) = 0;
+
+protected:
+    ~ConnectionUser() = default;
+};
+
+class Pool;
+
+class Connection final : public net::IoHandler, public net::TimerClient, public net::Retirable {
+public:
+    Connection(Pool& pool, size_t endpoint, int fd, bool connecting);
+    ~Connection() override;
+
+    void on_io(uint32_t events) override;
+    void on_timeout(net::Timer& timer) override;
+
+    int fd() const { return fd_; }
+    size_t endpoint() const { return endpoint_; }
+    bool connecting() const { return connecting_; }
+    bool reused() const { return requests_ > 0; }
+    net::Timer& timer() { return timer_; }
+
+    // Edge-triggered readiness, kept by the user: set from events, cleared on EAGAIN.
+    bool readable = false;
+    bool writable = false;
+    bool hangup = false;
+
+    // Completes a non-blocking connect: returns 0 or the socket error.
+    int finish_connect();
+
+    // Closes the socket now; the object is freed after the current event batch.
+    void close();
+
+private:
+    friend class Pool;
+    Pool& pool_;
+    size_t endpoint_;
+    int fd_;
+    bool connecting_;
+    bool closed_ = false;
+    uint32_t requests_ = 0;
+    ConnectionUser* user_ = nullptr;  // null while idle in the pool
+    net::Timer timer_;
+};
+
+class Pool {
+public:
+    Pool(net::EventLoop& loop, const config::Upstream& upstream, config::Duration idle_timeout);
+    ~Pool();
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    const config::Upstream& upstream() const { return upstream_; }
+    size_t endpoint_count() const { return upstream_.endpoints.size(); }
+    // "127.0.0.1:9001": for logs and for recognising the endpoint in a Location header.
+    const std::string& endpoint_text(size_t endpoint) const { return endpoint_text_[endpoint]; }
+
+    // Round-robin over endpoints, skipping the ones in tried[0..tried_count). -1 when every endpoint was tried.
+    int pick(const uint32_t* tried, size_t tried_count);
+
+    // An idle keep-alive connection to `endpoint`, or a new one whose connect is in progress. nullptr with errno
+    // set when the connect fails at once.
+    Connection* acquire(size_t endpoint, ConnectionUser& user);
+
+    // The user is done and the connection may carry another request.
+    void release(Connection& connection);
+
+    // Closes all idle connections (shutdown).
+    void close_idle();
+
+    net::EventLoop& loop() { return loop_; }
+    net::TimerQueue& connect_timers() { return *connect_timers_; }
+    net::TimerQueue& response_timers() { return *response_timers_; }
+
+private:
+    friend class Connection;
+    void forget_idle(Connection& connection);
+
+    net::EventLoop& loop_;
+    const config::Upstream& upstream_;
+    net::TimerQueue* idle_timers_;
+    net::TimerQueue* connect_timers_;
+    net::TimerQueue* response_timers_;
+    size_t next_ = 0;
+    std::vector<std::vector<Connection*>> idle_;  // per endpoint, most recently used last
+    std::vector<std::string> endpoint_text_;
+};
+
+}  // namespace portico::upstream
