@@ -226,7 +226,7 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
     out.append("\r\n");
 }
 
-void write_error_response(int status, bool head_request, bool keep_alive, std::string& out) {
+size_t write_error_response(int status, bool head_request, bool keep_alive, std::string& out) {
     std::string_view reason = http::reason_phrase(status);
     std::string body;
     body.append("<!DOCTYPE html>\n<html><head><title>");
@@ -243,7 +243,9 @@ void write_error_response(int status, bool head_request, bool keep_alive, std::s
     out.append("\r\nCache-Control: no-store\r\n");
     out.append(keep_alive ? "" : "Connection: close\r\n");
     out.append("\r\n");
-    if (!head_request) out.append(body);
+    if (head_request) return 0;
+    out.append(body);
+    return body.size();
 }
 
 }  // namespace portico::proxy

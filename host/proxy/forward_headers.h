@@ -47,7 +47,7 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
 // The request id the client sent in `header_name`, or "" if none.
 std::string_view find_header(const http::RequestHead& request, std::string_view name);
 
-// A complete short error response the proxy itself makes (never naming a backend).
-void write_error_response(int status, bool head_request, bool keep_alive, std::string& out);
+// A complete short error response the proxy itself makes (never naming a backend). Returns the body size.
+size_t write_error_response(int status, bool head_request, bool keep_alive, std::string& out);
 
 }  // namespace portico::proxy

@@ -25,6 +25,8 @@ constexpr int kMaxRounds = 16;
 constexpr uint8_t kMaxAttempts = 8;
 // Chunk framing around a piece of data: up to 16 hex digits, CRLF, CRLF.
 constexpr size_t kChunkOverhead = 20;
+// A client's own request id longer than this is replaced by ours (it goes into logs and upstream requests).
+constexpr size_t kMaxRequestIdSize = 128;
 
 http::Limits response_limits(const config::Config& config) {
     http::Limits limits = config.limits.head;
@@ -199,7 +201,7 @@ bool Session::step_head() {
         if (client_eof_) close();
         return false;
     }
-    switch (request_parser_.parse(client_in_.data(), client_in_.size(), request_)) {
+    switch (request_parser_.parse(client_in_.data(), client_in_.size(), worker_.request_scratch())) {
         case http::ParseStatus::Incomplete:
             if (client_eof_) {
                 close();  // the client gave up half-way through a head
@@ -225,60 +227,60 @@ bool Session::reject_request(int status, const char* why) {
     request_start_ms_ = worker_.loop().now_ms();
     logged_ = false;
     log_fields_.clear();
-    request_id_size_ = 0;
+    request_id_.clear();
     respond_error(status, true);  // framing is in doubt: never read on from here
     return true;
 }
 
 void Session::begin_request() {
     const config::Config& config = worker_.config();
+    const http::RequestHead& request = worker_.request_scratch();
     first_request_ = false;
     logged_ = false;
     request_start_ms_ = worker_.loop().now_ms();
-    method_ = request_.method;
-    version_ = request_.version;
-    request_body_ = request_.body;
-    request_keep_alive_ = request_.keep_alive;
-    upgrade_requested_ = request_.upgrade;
+    method_ = request.method;
+    version_ = request.version;
+    request_body_ = request.body;
+    request_keep_alive_ = request.keep_alive;
+    upgrade_requested_ = request.upgrade;
     keep_alive_ = request_keep_alive_ && !worker_.draining();
     status_ = 0;
     body_bytes_sent_ = 0;
     phase_ = Phase::Forward;
     response_state_ = ResponseState::WaitHead;
 
-    std::string_view id = find_header(request_, config.server.request_id_header);
-    if (!id.empty() && id.size() <= sizeof request_id_) {
-        std::memcpy(request_id_, id.data(), id.size());
-        request_id_size_ = id.size();
+    std::string_view id = find_header(request, config.server.request_id_header);
+    if (!id.empty() && id.size() <= kMaxRequestIdSize) {
+        request_id_.assign(id);
     } else {
-        worker_.next_request_id(request_id_);
-        request_id_size_ = 32;
+        request_id_.resize(32);
+        worker_.next_request_id(request_id_.data());
     }
 
     if (worker_.access_log().enabled()) {
         // NUL cannot occur in a parsed head, so it separates the fields kept for the log line.
-        log_fields_.assign(request_.method_token).push_back('\0');
-        log_fields_.append(request_.target).push_back('\0');
-        log_fields_.append(find_header(request_, "referer")).push_back('\0');
-        log_fields_.append(find_header(request_, "user-agent"));
+        log_fields_.assign(request.method_token).push_back('\0');
+        log_fields_.append(request.target).push_back('\0');
+        log_fields_.append(find_header(request, "referer")).push_back('\0');
+        log_fields_.append(find_header(request, "user-agent"));
     }
 
-    request_remaining_ = request_.body == http::BodyKind::ContentLength ? request_.content_length : 0;
+    request_remaining_ = request.body == http::BodyKind::ContentLength ? request.content_length : 0;
     request_body_total_ = 0;
-    request_body_done_ = request_.body == http::BodyKind::None;
+    request_body_done_ = request.body == http::BodyKind::None;
     request_chunks_.reset();
-    host_.assign(request_.host);
+    host_.assign(request.host);
 
-    route_ = worker_.router().match(request_.host, target_path(request_.target));
-    size_t head_size = request_.head_size;
+    route_ = worker_.router().match(request.host, target_path(request.target));
+    size_t head_size = request.head_size;
     if (!route_) {
         client_in_.consume(head_size);
         request_parser_.reset();
         respond_error(404, !request_body_done_);
         return;
     }
-    if (route_->max_body_size != 0 && request_.body == http::BodyKind::ContentLength &&
-        request_.content_length > route_->max_body_size) {
+    if (route_->max_body_size != 0 && request.body == http::BodyKind::ContentLength &&
+        request.content_length > route_->max_body_size) {
         client_in_.consume(head_size);
         request_parser_.reset();
         respond_error(413, true);
@@ -287,14 +289,13 @@ void Session::begin_request() {
     pool_ = &worker_.pool(route_->upstream_index);
 
     upstream_out_.reset();
-    RequestForwarding forwarding{client_ip_, "http", std::string_view(request_id_, request_id_size_),
-                                 pool_->upstream().name, &config.server};
-    write_upstream_request(request_, forwarding, upstream_out_.head);
+    RequestForwarding forwarding{client_ip_, "http", request_id_, pool_->upstream().name, &config.server};
+    write_upstream_request(request, forwarding, upstream_out_.head);
     // From here on the head's views are not used: its bytes leave the buffer.
     client_in_.consume(head_size);
     request_parser_.reset();
 
-    if (request_.expect_continue && !request_body_done_ && version_ == http::Version::Http11) {
+    if (request.expect_continue && !request_body_done_ && version_ == http::Version::Http11) {
         client_out_.head.append("HTTP/1.1 100 Continue\r\n\r\n");
     }
     upstream_out_.pass = &client_in_;
@@ -434,7 +435,8 @@ bool Session::pump_request_body() {
 }
 
 bool Session::parse_response_head() {
-    auto status = response_parser_.parse(upstream_in_.data(), upstream_in_.size(), method_, response_);
+    http::ResponseHead& response = worker_.response_scratch();
+    auto status = response_parser_.parse(upstream_in_.data(), upstream_in_.size(), method_, response);
     if (status == http::ParseStatus::Incomplete) {
         if (upstream_eof_ || upstream_error_ || upstream_in_.full()) {
             worker_.log().warning("upstream " + pool_->upstream().name + ": incomplete response head");
@@ -450,15 +452,15 @@ bool Session::parse_response_head() {
         return true;
     }
 
-    int code = response_.status;
+    int code = response.status;
     if (code == 101) {
         if (!upgrade_requested_) {
             worker_.log().warning("upstream " + pool_->upstream().name + ": 101 to a request that asked for none");
             respond_error(502, true);
             return true;
         }
-        write_client_response(response_, response_forwarding(ClientFraming::None, false), client_out_.head);
-        upstream_in_.consume(response_.head_size);
+        write_client_response(response, response_forwarding(ClientFraming::None, false), client_out_.head);
+        upstream_in_.consume(response.head_size);
         status_ = 101;
         phase_ = Phase::Tunnel;
         upstream_->timer().cancel();
@@ -470,9 +472,9 @@ bool Session::parse_response_head() {
     if (code < 200) {
         // Interim responses (103 Early Hints, a stray 100) go to HTTP/1.1 clients; the final one follows.
         if (version_ == http::Version::Http11) {
-            write_client_response(response_, response_forwarding(ClientFraming::None, true), client_out_.head);
+            write_client_response(response, response_forwarding(ClientFraming::None, true), client_out_.head);
         }
-        upstream_in_.consume(response_.head_size);
+        upstream_in_.consume(response.head_size);
         response_parser_.reset();
         return true;
     }
@@ -485,7 +487,7 @@ ResponseForwarding Session::response_forwarding(ClientFraming framing, bool keep
     forwarding.framing = framing;
     forwarding.keep_alive = keep_alive;
     forwarding.client_version = version_;
-    forwarding.request_id = std::string_view(request_id_, request_id_size_);
+    forwarding.request_id = request_id_;
     forwarding.server = &worker_.config().server;
     forwarding.endpoint_authority = pool_->endpoint_text(upstream_->endpoint());
     forwarding.client_scheme = "http";
@@ -494,15 +496,17 @@ ResponseForwarding Session::response_forwarding(ClientFraming framing, bool keep
 }
 
 void Session::start_response_body() {
-    status_ = response_.status;
+    const http::ResponseHead& response = worker_.response_scratch();
+    status_ = response.status;
+    response_body_ = response.body;
     bool http11 = version_ == http::Version::Http11;
-    switch (response_.body) {
+    switch (response.body) {
         case http::BodyKind::None:
             client_framing_ = ClientFraming::None;
             break;
         case http::BodyKind::ContentLength:
             client_framing_ = ClientFraming::ContentLength;
-            response_remaining_ = response_.content_length;
+            response_remaining_ = response.content_length;
             break;
         case http::BodyKind::Chunked:
         case http::BodyKind::UntilClose:
@@ -513,14 +517,14 @@ void Session::start_response_body() {
     if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.draining()) {
         keep_alive_ = false;
     }
-    upstream_reusable_ = response_.keep_alive;
-    write_client_response(response_, response_forwarding(client_framing_, keep_alive_), client_out_.head);
-    upstream_in_.consume(response_.head_size);
+    upstream_reusable_ = response.keep_alive;
+    write_client_response(response, response_forwarding(client_framing_, keep_alive_), client_out_.head);
+    upstream_in_.consume(response.head_size);
     response_parser_.reset();
     response_chunks_.reset();
     client_out_.pass = &upstream_in_;
     response_state_ = ResponseState::Body;
-    if (response_.body == http::BodyKind::None) {
+    if (response.body == http::BodyKind::None) {
         response_complete();
     } else {
         arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);
@@ -529,7 +533,7 @@ void Session::start_response_body() {
 
 bool Session::pump_response_body() {
     bool upstream_done = upstream_eof_ || upstream_error_;
-    switch (response_.body) {
+    switch (response_body_) {
         case http::BodyKind::ContentLength: {
             size_t available = upstream_in_.size() - client_out_.pass_limit;
             size_t n = static_cast<size_t>(std::min<uint64_t>(available, response_remaining_));
@@ -630,7 +634,7 @@ void Session::response_complete() {
     response_state_ = ResponseState::Done;
     bool reusable = upstream_reusable_ && !response_truncated_ && request_sent_ && upstream_out_.empty() &&
                     !upstream_eof_ && !upstream_error_ && upstream_in_.size() == client_out_.pass_limit &&
-                    response_.body != http::BodyKind::UntilClose;
+                    response_body_ != http::BodyKind::UntilClose;
     release_upstream(reusable);
     if (response_truncated_) {
         worker_.log().warning("upstream " + pool_->upstream().name + ": response cut short; closing the client");
@@ -678,9 +682,7 @@ void Session::respond_error(int status, bool close_after) {
     release_upstream(false);
     status_ = status;
     if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
-    size_t before = client_out_.head.size();
-    write_error_response(status, method_ == http::Method::Head, keep_alive_, client_out_.head);
-    body_bytes_sent_ = client_out_.head.size() - before;
+    body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, client_out_.head);
     upstream_out_.pass_limit = 0;
     response_state_ = ResponseState::Done;
     phase_ = Phase::Forward;
@@ -975,7 +977,7 @@ void Session::log_access() {
     record.bytes_sent = body_bytes_sent_;
     record.referer = fields[2];
     record.user_agent = fields[3];
-    record.request_id = std::string_view(request_id_, request_id_size_);
+    record.request_id = request_id_;
     record.upstream = pool_ ? std::string_view(pool_->upstream().name) : std::string_view();
     record.duration_us = (worker_.loop().now_ms() - request_start_ms_) * 1000;
     log.write(record);

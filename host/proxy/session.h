@@ -140,7 +140,6 @@ private:
 
     // The current request.
     http::RequestParser request_parser_;
-    http::RequestHead request_;
     http::Method method_ = http::Method::Get;
     http::Version version_ = http::Version::Http11;
     http::BodyKind request_body_ = http::BodyKind::None;
@@ -152,8 +151,7 @@ private:
     http::ChunkedDecoder request_chunks_;
     const config::Route* route_ = nullptr;
     upstream::Pool* pool_ = nullptr;
-    char request_id_[64];
-    size_t request_id_size_ = 0;
+    std::string request_id_;
     int64_t request_start_ms_ = 0;
 
     // The upstream side of the current request.
@@ -169,7 +167,7 @@ private:
 
     // The response.
     http::ResponseParser response_parser_;
-    http::ResponseHead response_;
+    http::BodyKind response_body_ = http::BodyKind::None;
     ResponseState response_state_ = ResponseState::WaitHead;
     ClientFraming client_framing_ = ClientFraming::None;
     bool upstream_reusable_ = false;

@@ -19,6 +19,9 @@ namespace {
 constexpr std::chrono::milliseconds kLingerTime{2000};
 // After EMFILE/ENFILE, wait this long before accepting again instead of spinning on a full table.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
+// Free buffer blocks a worker keeps for reuse; beyond this they go back to the allocator, so a burst of
+// connections does not pin its peak memory.
+constexpr size_t kMaxFreeBuffers = 256;
 }  // namespace
 
 // One listening socket of this worker.
@@ -79,7 +82,7 @@ Worker::Worker(const config::Config& config, unsigned index, std::vector<int> li
     : config_(config),
       index_(index),
       log_(Poco::Logger::get("portico")),
-      buffers_(config.limits.buffer_size, 4096),
+      buffers_(config.limits.buffer_size, kMaxFreeBuffers),
       router_(config.routes),
       access_log_(access_log),
       random_(std::random_device{}()) {

@@ -12,6 +12,7 @@
 #include <Poco/Logger.h>
 
 #include "config/config.h"
+#include "http/message.h"
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "proxy/access_log.h"
@@ -63,6 +64,11 @@ public:
     void next_request_id(char out[32]);
     void session_closed(Session& session);
 
+    // Parsed heads are used only within the call that parses them (the session copies what it keeps), so one
+    // of each per worker serves every session and an idle connection carries none.
+    http::RequestHead& request_scratch() { return request_scratch_; }
+    http::ResponseHead& response_scratch() { return response_scratch_; }
+
 private:
     class Acceptor;
     void run();
@@ -85,6 +91,8 @@ private:
     bool draining_ = false;
     bool accept_paused_ = false;
     std::mt19937_64 random_;
+    http::RequestHead request_scratch_;
+    http::ResponseHead response_scratch_;
     std::thread thread_;
     std::atomic<bool> finished_{false};
 
