@@ -83,6 +83,7 @@ Session::~Session() { close(); }
 void Session::on_io(uint32_t events) {
     if (closed_) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_readable_ = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_hangup_ = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) client_writable_ = true;
     if (events == 0) scheduled_ = false;
     drive();
@@ -739,8 +740,9 @@ bool Session::read_client() {
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
         client_in_.commit(static_cast<size_t>(n));
-        // A short read emptied the socket; edge-triggered epoll reports the next arrival.
-        if (static_cast<size_t>(n) < room) client_readable_ = false;
+        // A short read emptied the socket; edge-triggered epoll reports the next arrival. A FIN that came with
+        // the data is reported only once, so after a hang-up we read on until recv says 0.
+        if (static_cast<size_t>(n) < room && !client_hangup_) client_readable_ = false;
         activity_ = true;
         return true;
     }
@@ -778,7 +780,7 @@ bool Session::read_upstream() {
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
         upstream_in_.commit(static_cast<size_t>(n));
-        if (static_cast<size_t>(n) < room) upstream_->readable = false;
+        if (static_cast<size_t>(n) < room && !upstream_->hangup) upstream_->readable = false;
         upstream_activity_ = true;
         if (upstream_timer_kind_ == UpstreamTimer::Read) {
             arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);

@@ -123,6 +123,7 @@ private:
     bool client_readable_ = false;
     bool client_writable_ = true;
     bool client_eof_ = false;
+    bool client_hangup_ = false;  // epoll saw RDHUP/HUP: the peer closed, read until EOF
     bool activity_ = false;           // bytes moved on the client socket during this drive
     bool upstream_activity_ = false;  // bytes moved on the upstream socket during this drive
     bool first_request_ = true;       // nothing received yet: the header timeout runs, not the idle one
