@@ -1,0 +1,610 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Portico vs nginx vs HAProxy as HTTP/1.1 reverse proxies, each with ONE worker, in
+# front of the same nginx origin, all on 127.0.0.1. See bench/README.md for what is measured and how to read it.
+#
+#   bench/run.sh                       # all proxies, all tests, 10 s per test (~3 minutes)
+#   BENCH_SECONDS=3 bench/run.sh       # quick run
+#   BENCH_ONLY=a,e,portico bench/run.sh
+#
+# Environment:
+#   PORTICO_BIN        Portico binary (default: <repo>/build/host/portico); missing => Portico is skipped
+#   BENCH_SECONDS      measured duration of each wrk test (default 10)
+#   BENCH_WARMUP       warm-up before each measured wrk test, seconds (default 2)
+#   BENCH_OUT          output directory for results.tsv/results.json/raw logs (default: a new /tmp dir)
+#   BENCH_ONLY         comma-separated subset: tests a b c d e (or ka_1k ka_100k close_1k c1024_1k idle_10k)
+#                      and/or proxies nginx haproxy portico; empty = everything
+#   BENCH_PIN          1 = proxy alone on one CPU, wrk + origin on another (default 1 when taskset exists and
+#                      >= 2 CPUs are available; the first two CPUs of the script's affinity set, usually 0 and 1)
+#   BENCH_WRK_THREADS  wrk -t (default 1 when pinned -- wrk has one CPU -- else 2)
+#   BENCH_IDLE_CONNS   connections of the idle-memory test (default 10000)
+#   NGINX_BIN, HAPROXY_BIN, WRK_BIN   (default /usr/sbin/nginx, /usr/sbin/haproxy, wrk)
+#
+# Every process is started by this script, tracked by pid, and stopped by pid on exit (also on error, Ctrl-C
+# or SIGTERM). All state lives in a temporary directory, removed on exit (BENCH_KEEP=1 keeps it).
+
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+
+PORTICO_BIN="${PORTICO_BIN:-$REPO_DIR/build/host/portico}"
+NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
+HAPROXY_BIN="${HAPROXY_BIN:-/usr/sbin/haproxy}"
+WRK_BIN="${WRK_BIN:-wrk}"
+BENCH_SECONDS="${BENCH_SECONDS:-10}"
+BENCH_WARMUP="${BENCH_WARMUP:-2}"
+BENCH_ONLY="${BENCH_ONLY:-}"
+BENCH_IDLE_CONNS="${BENCH_IDLE_CONNS:-10000}"
+BENCH_KEEP="${BENCH_KEEP:-0}"
+
+ALL_TESTS=(idle_10k ka_1k ka_100k close_1k c1024_1k)   # execution order: idle first, on a fresh heap
+ALL_PROXIES=(nginx haproxy portico)
+
+# ------------------------------------------------------------------------------------------------------------
+# Small utilities
+
+log()  { printf '%s\n' "$*"; }
+warn() { printf 'bench: warning: %s\n' "$*" >&2; }
+die()  { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+helper() { "$PYTHON" "$BENCH_DIR/helpers.py" "$@"; }
+
+# Shows the last lines of a process's log, indented, on stderr.
+show_log() {
+    local file=$1
+    if [[ -s $file ]]; then
+        printf -- '----- %s (last 30 lines) -----\n' "$file" >&2
+        tail -n 30 "$file" | sed 's/^/    /' >&2
+        printf -- '-----\n' >&2
+    fi
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Process bookkeeping: every background process goes through start_bg, and is stopped by pid.
+
+PIDS=()
+
+# is_running PID: true while PID exists and is not a zombie (our exited children stay zombies until reaped).
+is_running() {
+    local line state
+    read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+    state=${line##*) }
+    state=${state%% *}
+    [[ $state != Z && $state != X ]]
+}
+
+# start_bg LOGFILE CMD...: starts CMD in the background with stdout+stderr to LOGFILE; sets STARTED_PID.
+# (A simple command run with & is exec'ed by the forked shell, so $! is the pid of CMD itself; taskset execs
+# its command too, so a pinned process keeps that pid.)
+start_bg() {
+    local logfile=$1
+    shift
+    "$@" >"$logfile" 2>&1 </dev/null &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+# stop_pid PID: SIGTERM, up to 5 s grace, then SIGKILL; reaps it.
+stop_pid() {
+    local pid=$1 i
+    if is_running "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            is_running "$pid" || break
+            sleep 0.1
+        done
+        if is_running "$pid"; then
+            warn "pid $pid did not exit on SIGTERM; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    local kept=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]+"${kept[@]}"}")
+}
+
+# run_tracked OUTFILE CMD...: runs CMD to completion with stdout+stderr to OUTFILE and returns its status.
+# It runs as a tracked background job and the shell waits for it, so Ctrl-C / SIGTERM interrupt the wait at
+# once and the cleanup trap stops CMD by pid (a plain foreground command would delay the trap until it ends).
+run_tracked() {
+    local outfile=$1 pid rc=0
+    shift
+    start_bg "$outfile" "$@"
+    pid=$STARTED_PID
+    wait "$pid" || rc=$?
+    local kept=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]+"${kept[@]}"}")
+    return "$rc"
+}
+
+WORK=""
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}" || true
+    done
+    if [[ -n $WORK && -d $WORK ]]; then
+        if [[ $BENCH_KEEP == 1 ]]; then
+            log "bench: kept work dir $WORK"
+        else
+            rm -rf "$WORK"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------------------------
+# Preconditions
+
+command -v python3 >/dev/null || die "python3 not found"
+# The real interpreter, resolved once: a version-manager shim (pyenv) can cost a second per call.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
+command -v curl >/dev/null || die "curl not found"
+command -v "$WRK_BIN" >/dev/null || die "wrk not found ($WRK_BIN)"
+[[ -x $NGINX_BIN ]] || die "nginx not found at $NGINX_BIN"
+[[ -x $HAPROXY_BIN ]] || die "haproxy not found at $HAPROXY_BIN"
+[[ $BENCH_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer (got '$BENCH_SECONDS')"
+[[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got '$BENCH_WARMUP')"
+[[ $BENCH_IDLE_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CONNS must be a positive integer"
+
+# Open files: the proxies hold one fd per client connection (10,000 in the idle test) plus upstream ones, and
+# every process inherits this limit. 65536 is the target; when the hard limit is lower and cannot be raised
+# (an unprivileged user, or a container without CAP_SYS_RESOURCE) the hard limit is used if it still leaves
+# room for the idle test, otherwise the run stops here.
+NOFILE_WANT=65536
+NOFILE_NEED=$((BENCH_IDLE_CONNS + 2048))
+if ! ulimit -n "$NOFILE_WANT" 2>/dev/null; then
+    hard=$(ulimit -Hn)
+    if [[ $hard != unlimited ]] && ((hard < NOFILE_NEED)); then
+        die "cannot raise the open-files limit: wanted $NOFILE_WANT, hard limit is $hard, and at least" \
+            "$NOFILE_NEED are needed for $BENCH_IDLE_CONNS idle connections. Raise it (ulimit -Hn / limits.conf /" \
+            "docker --ulimit nofile=65536:65536) or lower BENCH_IDLE_CONNS."
+    fi
+    ulimit -n "$hard" || die "cannot set the open-files limit to the hard limit $hard"
+    warn "open-files limit could not be raised to $NOFILE_WANT (hard limit $hard); using $hard, which is" \
+         "enough for $BENCH_IDLE_CONNS idle connections"
+fi
+NOFILE=$(ulimit -n)
+[[ $NOFILE == unlimited ]] && NOFILE=1048576
+
+# CPU pinning: the proxy under test gets the first CPU of our affinity set (usually CPU 0) to itself; wrk,
+# the origin and the helpers share the second (usually CPU 1). Unpinned, the two just label the busy columns.
+ncpu=$(nproc 2>/dev/null || echo 1)
+read -r BENCH_PROXY_CPU BENCH_LOAD_CPU < <("$PYTHON" -c \
+    'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
+export BENCH_PROXY_CPU BENCH_LOAD_CPU
+if [[ -z ${BENCH_PIN:-} ]]; then
+    if command -v taskset >/dev/null && ((ncpu >= 2)); then BENCH_PIN=1; else BENCH_PIN=0; fi
+fi
+if [[ $BENCH_PIN == 1 ]]; then
+    command -v taskset >/dev/null || die "BENCH_PIN=1 but taskset is not installed"
+    ((ncpu >= 2)) || die "BENCH_PIN=1 needs at least 2 CPUs"
+    PROXY_PIN=(taskset -c "$BENCH_PROXY_CPU")
+    LOAD_PIN=(taskset -c "$BENCH_LOAD_CPU")
+else
+    PROXY_PIN=()
+    LOAD_PIN=()
+fi
+export BENCH_PIN   # helpers.py wrkrow flags runs where other processes used the proxy's CPU
+BENCH_WRK_THREADS="${BENCH_WRK_THREADS:-$([[ $BENCH_PIN == 1 ]] && echo 1 || echo 2)}"
+[[ $BENCH_WRK_THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_THREADS must be a positive integer"
+
+# Subset selection.
+declare -A WANT_TEST=() WANT_PROXY=()
+if [[ -n $BENCH_ONLY ]]; then
+    for tok in ${BENCH_ONLY//,/ }; do
+        case $tok in
+            a | ka_1k) WANT_TEST[ka_1k]=1 ;;
+            b | ka_100k) WANT_TEST[ka_100k]=1 ;;
+            c | close_1k) WANT_TEST[close_1k]=1 ;;
+            d | c1024_1k) WANT_TEST[c1024_1k]=1 ;;
+            e | idle_10k | idle) WANT_TEST[idle_10k]=1 ;;
+            nginx | haproxy | portico) WANT_PROXY[$tok]=1 ;;
+            *) die "BENCH_ONLY: unknown token '$tok' (tests: a b c d e, proxies: nginx haproxy portico)" ;;
+        esac
+    done
+fi
+TESTS=()
+for t in "${ALL_TESTS[@]}"; do
+    if ((${#WANT_TEST[@]} == 0)) || [[ -n ${WANT_TEST[$t]:-} ]]; then TESTS+=("$t"); fi
+done
+PROXIES=()
+for p in "${ALL_PROXIES[@]}"; do
+    if ((${#WANT_PROXY[@]} == 0)) || [[ -n ${WANT_PROXY[$p]:-} ]]; then PROXIES+=("$p"); fi
+done
+
+# ------------------------------------------------------------------------------------------------------------
+# Work and output directories, ports
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/portico-bench.XXXXXX")
+if [[ -z ${BENCH_OUT:-} ]]; then
+    BENCH_OUT=$(mktemp -d "${TMPDIR:-/tmp}/portico-bench-out.XXXXXX")
+fi
+mkdir -p "$BENCH_OUT/raw"
+BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
+RESULTS_TSV="$BENCH_OUT/results.tsv"
+helper tsvheader >"$RESULTS_TSV"
+
+# Free ports, chosen by the kernel (bind to port 0), for the origin and each proxy.
+read -r ORIGIN_PORT NGINX_PORT HAPROXY_PORT PORTICO_PORT < <(helper freeports 4)
+
+CLK_TCK=$(getconf CLK_TCK)
+FINAL_RC=0
+
+# ------------------------------------------------------------------------------------------------------------
+# Origin: nginx serving two static files
+
+start_origin() {
+    local dir="$WORK/origin"
+    mkdir -p "$dir/www" "$dir/tmp"
+    head -c 1024 /dev/urandom >"$dir/www/1k.bin"
+    head -c 102400 /dev/urandom >"$dir/www/100k.bin"
+    cat >"$dir/nginx.conf" <<EOF
+# Origin server for the benchmark (generated by bench/run.sh).
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    open_file_cache max=16 inactive=600s;
+    types { }
+    default_type application/octet-stream;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
+        root $dir/www;
+    }
+}
+EOF
+    if ! "$NGINX_BIN" -t -q -p "$dir" -e stderr -c "$dir/nginx.conf" >"$dir/check.log" 2>&1; then
+        show_log "$dir/check.log"
+        die "origin nginx configuration rejected"
+    fi
+    start_bg "$dir/nginx.log" "${LOAD_PIN[@]}" "$NGINX_BIN" -p "$dir" -e stderr -c "$dir/nginx.conf"
+    ORIGIN_PID=$STARTED_PID
+    if ! helper waitport "$ORIGIN_PORT" 15 "$ORIGIN_PID"; then
+        show_log "$dir/nginx.log"
+        die "origin nginx did not start"
+    fi
+    local got
+    got=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
+        "http://127.0.0.1:$ORIGIN_PORT/100k.bin" 2>&1) || true
+    [[ $got == "200 102400" ]] || { show_log "$dir/nginx.log"; die "origin check failed: $got"; }
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Proxies. write_config_X creates the configuration; start_proxy starts the proxy (pinned, with BENCH_PIN=1).
+
+write_config_nginx() {
+    local dir=$1
+    mkdir -p "$dir/tmp"
+    cat >"$dir/nginx.conf" <<EOF
+# nginx as a reverse proxy, one worker (generated by bench/run.sh). master_process off: the single process is
+# the worker (a production master process only supervises and does no request work).
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    upstream origin {
+        server 127.0.0.1:$ORIGIN_PORT;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+    PROXY_CHECK=("$NGINX_BIN" -t -q -p "$dir" -e stderr -c "$dir/nginx.conf")
+    PROXY_CMD=("$NGINX_BIN" -p "$dir" -e stderr -c "$dir/nginx.conf")
+    PROXY_PORT=$NGINX_PORT
+}
+
+write_config_haproxy() {
+    local dir=$1
+    # maxconn 20000 makes HAProxy want ~40,000 fds (one client + one server fd per connection). When the
+    # open-files limit is lower (see the ulimit step), "no strict-limits" turns its startup failure into a
+    # warning; the idle test needs only one fd per idle client connection.
+    local strict="# (open-files limit $NOFILE is enough: strict-limits left at its default)"
+    ((NOFILE < 40100)) && strict="no strict-limits   # open-files limit is only $NOFILE"
+    cat >"$dir/haproxy.cfg" <<EOF
+# HAProxy as a reverse proxy, one thread (generated by bench/run.sh). No "log" lines: nothing is logged.
+global
+    nbthread 1
+    maxconn 20000
+    $strict
+
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    maxconn 20000
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 60s
+    timeout http-keep-alive 300s
+
+frontend bench
+    bind 127.0.0.1:$HAPROXY_PORT backlog 4096
+    default_backend origin
+
+backend origin
+    server origin 127.0.0.1:$ORIGIN_PORT
+EOF
+    PROXY_CHECK=("$HAPROXY_BIN" -c -q -f "$dir/haproxy.cfg")
+    PROXY_CMD=("$HAPROXY_BIN" -db -f "$dir/haproxy.cfg")
+    PROXY_PORT=$HAPROXY_PORT
+}
+
+write_config_portico() {
+    local dir=$1
+    mkdir -p "$dir/conf"
+    cat >"$dir/conf/portico.toml" <<EOF
+# Portico, one worker (generated by bench/run.sh).
+[server]
+workers = 1
+access_log = { path = "off" }
+error_log = { path = "stderr", level = "warning" }
+
+[limits]
+max_connections = 0
+
+[listener.bench]
+bind = "127.0.0.1:$PORTICO_PORT"
+
+[upstream.origin]
+endpoints = ["127.0.0.1:$ORIGIN_PORT"]
+keepalive = 64
+
+[[route]]
+match = { prefix = "/" }
+upstream = "origin"
+EOF
+    PROXY_CHECK=()
+    PROXY_CMD=("$PORTICO_BIN" -c "$dir/conf")
+    PROXY_PORT=$PORTICO_PORT
+}
+
+# start_proxy NAME: writes its config and starts it; sets PROXY_PID, PROXY_PORT, PROXY_LOG. Returns 1 (with
+# the error output shown) when it does not come up or does not proxy correctly.
+start_proxy() {
+    local name=$1
+    local dir="$WORK/$name"
+    mkdir -p "$dir"
+    "write_config_$name" "$dir"
+    PROXY_LOG="$dir/$name.log"
+    if ((${#PROXY_CHECK[@]})) && ! "${PROXY_CHECK[@]}" >"$dir/check.log" 2>&1; then
+        show_log "$dir/check.log"
+        warn "$name: configuration rejected"
+        return 1
+    fi
+    start_bg "$PROXY_LOG" "${PROXY_PIN[@]}" "${PROXY_CMD[@]}"
+    PROXY_PID=$STARTED_PID
+    if ! helper waitport "$PROXY_PORT" 15 "$PROXY_PID"; then
+        show_log "$PROXY_LOG"
+        warn "$name: did not start listening on 127.0.0.1:$PROXY_PORT"
+        return 1
+    fi
+    # Sanity: both files come through the proxy intact (status and size).
+    local f want got
+    for f in 1k.bin:1024 100k.bin:102400; do
+        want="200 ${f#*:}"
+        got=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
+            "http://127.0.0.1:$PROXY_PORT/${f%%:*}" 2>&1) || true
+        if [[ $got != "$want" ]]; then
+            show_log "$PROXY_LOG"
+            warn "$name: GET /${f%%:*} through the proxy gave '$got', expected '$want'"
+            return 1
+        fi
+    done
+    log "$name: listening on 127.0.0.1:$PROXY_PORT (pid $PROXY_PID)"
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Tests
+
+# wrk_args TEST: connections, extra wrk arguments and path for a throughput test.
+wrk_args() {
+    case $1 in
+        ka_1k) WRK_CONNS=64 WRK_EXTRA=() WRK_PATH=/1k.bin ;;
+        ka_100k) WRK_CONNS=64 WRK_EXTRA=() WRK_PATH=/100k.bin ;;
+        close_1k) WRK_CONNS=32 WRK_EXTRA=(-H "Connection: close") WRK_PATH=/1k.bin ;;
+        c1024_1k) WRK_CONNS=1024 WRK_EXTRA=() WRK_PATH=/1k.bin ;;
+        *) die "unknown test $1" ;;
+    esac
+}
+
+# run_wrk TEST PROXY: warm-up, then the measured run with the proxy's CPU time read before and after.
+# Appends one row to results.tsv. Returns 1 if the proxy died.
+run_wrk() {
+    local test=$1 proxy=$2 raw="$BENCH_OUT/raw/$1.$2.txt"
+    wrk_args "$test"
+    local url="http://127.0.0.1:$PROXY_PORT$WRK_PATH"
+    # timeout bounds a wedged wrk (e.g. against a proxy that stops answering).
+    local wrk=(timeout -k 5 "$((BENCH_SECONDS + BENCH_WARMUP + 30))"
+        "${LOAD_PIN[@]}" "$WRK_BIN" -t "$BENCH_WRK_THREADS" -c "$WRK_CONNS" "${WRK_EXTRA[@]+"${WRK_EXTRA[@]}"}")
+    if ((BENCH_WARMUP > 0)); then
+        run_tracked "$BENCH_OUT/raw/$test.$proxy.warmup.txt" "${wrk[@]}" -d "${BENCH_WARMUP}s" "$url" || true
+    fi
+    # CPU snapshots (proxy and origin utime+stime, per-CPU busy time) just before and after the measured run.
+    local snap0 snap1 t0 t1 wall
+    snap0=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
+    t0=$EPOCHREALTIME
+    run_tracked "$raw" "${wrk[@]}" -d "${BENCH_SECONDS}s" --latency -s "$BENCH_DIR/report.lua" "$url" || true
+    t1=$EPOCHREALTIME
+    snap1=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
+    wall=$("$PYTHON" -c "print($t1 - $t0)")
+    local row
+    row=$(helper wrkrow "$test" "$proxy" "$raw" "$snap0" "$snap1" "$wall" "$CLK_TCK") || true
+    if [[ -z $row ]]; then row=$(helper row "$test" "$proxy" no-wrk-result); fi
+    printf '%s\n' "$row" >>"$RESULTS_TSV"
+    # Progress line: rps, p50, p99, CPU/req, status (columns of results.tsv).
+    awk -F'\t' -v t="$test" -v p="$proxy" '{
+        printf "  %-8s %-9s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req (%s%%)  busy P/L %s/%s%%  %s %s\n",
+               p, t, $4, $5, $7, $9, $10, $20, $21, $3, ($18 == "-" ? "" : $18) }' <<<"$row"
+    if [[ $row != *$'\tok\t'* ]] && ! grep -q '^BENCH_RESULT' "$raw"; then
+        sed 's/^/    wrk: /' "$raw" | tail -n 5 >&2
+    fi
+    if ! is_running "$PROXY_PID"; then
+        show_log "$PROXY_LOG"
+        warn "$proxy died during $test"
+        return 1
+    fi
+}
+
+# run_idle PROXY: the 10,000-idle-connections memory test.
+run_idle() {
+    local proxy=$1 out row
+    run_tracked "$WORK/idle.$proxy.out" "${LOAD_PIN[@]}" "$PYTHON" "$BENCH_DIR/helpers.py" idle "$PROXY_PID" \
+        "$PROXY_PORT" "$BENCH_IDLE_CONNS" 60 || true
+    out=$(grep '^{' "$WORK/idle.$proxy.out" || true)
+    grep -v '^{' "$WORK/idle.$proxy.out" | sed 's/^/    idle: /' >&2 || true
+    if [[ $out == \{* ]]; then
+        printf '%s\n' "$out" >"$BENCH_OUT/raw/idle_10k.$proxy.json"
+        row=$(helper idlerow "$proxy" "$out")
+    else
+        row=$(helper row idle_10k "$proxy" failed "idle helper failed")
+    fi
+    printf '%s\n' "$row" >>"$RESULTS_TSV"
+    awk -F'\t' -v p="$proxy" '{
+        printf "  %-8s idle_10k  %s accepted, RSS %s -> %s bytes, %s bytes/conn  %s %s\n",
+               p, $14, $15, $16, $17, $3, ($18 == "-" ? "" : $18) }' <<<"$row"
+    if ! is_running "$PROXY_PID"; then
+        show_log "$PROXY_LOG"
+        warn "$proxy died during idle_10k"
+        return 1
+    fi
+}
+
+skip_all() {  # skip_all PROXY STATUS NOTE: a row per selected test
+    local t
+    for t in "${TESTS[@]}"; do helper row "$t" "$1" "$2" "$3" >>"$RESULTS_TSV"; done
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Main
+
+nginx_version=$("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //') || true
+haproxy_version=$("$HAPROXY_BIN" -v 2>&1 | sed -n 1p) || true
+wrk_version=$("$WRK_BIN" -v 2>&1 | awk 'NR==1 {print $2}') || true
+portico_version="(not found)"
+if [[ -x $PORTICO_BIN ]]; then
+    portico_version=$(timeout 5 "$PORTICO_BIN" --version 2>&1 | sed -n 1p) || portico_version="(unknown)"
+fi
+
+log "Portico benchmark: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $ncpu CPUs"
+log "  nginx $nginx_version | $haproxy_version | wrk $wrk_version"
+log "  portico: $PORTICO_BIN $portico_version"
+log "  $BENCH_SECONDS s per test after ${BENCH_WARMUP} s warm-up; wrk -t$BENCH_WRK_THREADS;" \
+    "pinning: $([[ $BENCH_PIN == 1 ]] && echo "proxy CPU $BENCH_PROXY_CPU, wrk+origin CPU $BENCH_LOAD_CPU" || echo off);" \
+    "open files $NOFILE"
+log "  tests: ${TESTS[*]}; proxies: ${PROXIES[*]}"
+log "  output: $BENCH_OUT"
+# Other work on the machine skews everything; say so up front.
+read -r load1 _ </proc/loadavg
+if "$PYTHON" -c "import sys; sys.exit(0 if float('$load1') > 0.8 else 1)"; then
+    warn "load average is $load1 before starting: other processes are using the CPUs; expect noisy results"
+fi
+
+BENCH_META_JSON="$BENCH_OUT/meta.json" \
+    NGINX_V="$nginx_version" HAPROXY_V="$haproxy_version" WRK_V="$wrk_version" PORTICO_V="$portico_version" \
+    PIN="$BENCH_PIN" PCPU="$BENCH_PROXY_CPU" LCPU="$BENCH_LOAD_CPU" THREADS="$BENCH_WRK_THREADS" NOFILE="$NOFILE" NCPU="$ncpu" PORTICO_BIN="$PORTICO_BIN" \
+    BENCH_SECONDS="$BENCH_SECONDS" BENCH_WARMUP="$BENCH_WARMUP" IDLE="$BENCH_IDLE_CONNS" \
+    TESTS="${TESTS[*]}" PROXIES="${PROXIES[*]}" "$PYTHON" - <<'EOF'
+import json, os, platform, time
+e = os.environ
+json.dump({
+    "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "kernel": platform.release(), "cpus": int(e["NCPU"]),
+    "versions": {"nginx": e["NGINX_V"], "haproxy": e["HAPROXY_V"], "wrk": e["WRK_V"], "portico": e["PORTICO_V"]},
+    "portico_bin": e["PORTICO_BIN"],
+    "seconds": int(e["BENCH_SECONDS"]), "warmup_seconds": int(e["BENCH_WARMUP"]),
+    "wrk_threads": int(e["THREADS"]), "pinned": e["PIN"] == "1",
+    "proxy_cpu": int(e["PCPU"]), "load_cpu": int(e["LCPU"]), "open_files_limit": int(e["NOFILE"]),
+    "idle_connections": int(e["IDLE"]),
+    "tests": e["TESTS"].split(), "proxies": e["PROXIES"].split(),
+}, open(e["BENCH_META_JSON"], "w"), indent=2)
+EOF
+
+start_origin
+log "origin: nginx on 127.0.0.1:$ORIGIN_PORT (pid $ORIGIN_PID)"
+
+for proxy in "${PROXIES[@]}"; do
+    log ""
+    if [[ $proxy == portico && ! -x $PORTICO_BIN ]]; then
+        log "portico: skipped (binary not found)"
+        skip_all portico skipped "binary not found: $PORTICO_BIN"
+        continue
+    fi
+    if ! start_proxy "$proxy"; then
+        if [[ $proxy == portico ]]; then
+            warn "portico: failed to start; its results are missing"
+            [[ -n ${PROXY_PID:-} ]] && stop_pid "$PROXY_PID"
+            skip_all portico failed "did not start"
+            FINAL_RC=1
+            continue
+        fi
+        die "$proxy failed to start (see its output above)"
+    fi
+    died=0
+    for test in "${TESTS[@]}"; do
+        if ((died)); then
+            helper row "$test" "$proxy" skipped "proxy died earlier" >>"$RESULTS_TSV"
+            continue
+        fi
+        if [[ $test == idle_10k ]]; then
+            run_idle "$proxy" || died=1
+        else
+            run_wrk "$test" "$proxy" || died=1
+        fi
+    done
+    ((died)) && FINAL_RC=1
+    stop_pid "$PROXY_PID"
+    PROXY_PID=""
+done
+
+stop_pid "$ORIGIN_PID"
+
+log ""
+log "Results ($BENCH_SECONDS s per test, wrk -t$BENCH_WRK_THREADS, proxy CPU% = share of one core;" \
+    "ratios > 1 mean Portico is higher: good for req/s, bad for CPU/req, p99 and bytes/conn)"
+helper summarize "$RESULTS_TSV" "$BENCH_OUT/results.json" "$BENCH_OUT/meta.json"
+log ""
+log "results: $BENCH_OUT/results.json  $BENCH_OUT/results.tsv  (wrk reports in $BENCH_OUT/raw/)"
+exit "$FINAL_RC"

@@ -1,0 +1,80 @@
+// [listener.NAME]: the addresses Portico accepts connections on.
+#include <algorithm>
+
+#include "config/address.h"
+#include "config/sections.h"
+
+namespace portico::config {
+
+namespace {
+
+struct Bind {
+    std::string listener;
+    Poco::Net::SocketAddress address;
+    toml::source_region where;
+};
+
+void read_listener(TableReader& listener, const toml::key& name, Listener& out, std::vector<Bind>& binds) {
+    std::string bind;
+    if (listener.read_string("bind", bind)) {
+        if (std::optional<Poco::Net::SocketAddress> address = parse_bind_address(bind)) {
+            out.address = *address;
+            binds.push_back({out.name, *address, listener.where("bind")});
+        } else {
+            listener.report("bind", "'" + listener.name("bind") +
+                                        "' must be \"IPv4:port\" or \"[IPv6]:port\" with a port 0..65535, not " +
+                                        in_quotes(bind));
+        }
+    } else if (listener.node("bind") == nullptr) {
+        listener.problems().add(
+            name.source(),
+            "'" + listener.name("bind") + "' is missing: a listener needs an address, like \"0.0.0.0:8080\"");
+    }
+    listener.read_integer("backlog", 1, 65535, out.backlog);
+    listener.report_unknown();
+}
+
+// Two listeners on one address would both bind it (SO_REUSEPORT) and silently share its connections. Port 0 is
+// exempt: the kernel gives each its own port.
+void check_duplicate_binds(const std::vector<Bind>& binds, Problems& problems) {
+    for (size_t i = 0; i < binds.size(); ++i) {
+        if (binds[i].address.port() == 0) continue;
+        for (size_t j = 0; j < i; ++j) {
+            if (binds[j].address.toString() != binds[i].address.toString()) continue;
+            problems.add(binds[i].where, "listener '" + binds[i].listener + "' binds " +
+                                             binds[i].address.toString() + ", as listener '" + binds[j].listener +
+                                             "' does (at " + describe(binds[j].where) + ")");
+            break;
+        }
+    }
+}
+
+}  // namespace
+
+void read_listeners(TableReader& root, std::vector<Listener>& out) {
+    const toml::table* table = root.table("listener");
+    if (table == nullptr) return;
+    TableReader listeners = root.nested("listener", *table);
+    std::vector<Bind> binds;
+    for (auto&& [key, value] : *table) {
+        Listener listener;
+        listener.name = key.str();
+        if (!is_valid_name(listener.name)) {
+            root.problems().add(key.source(), "listener name " + in_quotes(listener.name) +
+                                                  " must consist of letters, digits, '-' and '_'");
+        }
+        if (const toml::table* body = value.as_table()) {
+            TableReader reader = listeners.nested(key.str(), *body);
+            read_listener(reader, key, listener, binds);
+        } else {
+            root.problems().add(key.source(), "'" + listeners.name(key.str()) + "' must be a table, not " +
+                                                  type_name(value.type()));
+        }
+        out.push_back(std::move(listener));
+    }
+    check_duplicate_binds(binds, root.problems());
+    // toml++ tables iterate in key order already; sorting states the contract rather than relying on that.
+    std::stable_sort(out.begin(), out.end(), [](const Listener& a, const Listener& b) { return a.name < b.name; });
+}
+
+}  // namespace portico::config

@@ -1,0 +1,33 @@
+// Reading the sections of the merged configuration tree into a Config. Each function reports its own problems
+// and keeps the default where a value is wrong, so one load reports as many problems as it can.
+#pragma once
+
+#include <vector>
+
+#include "config/config.h"
+#include "config/fields.h"
+
+namespace portico::config {
+
+// `root` reads the merged tree; each function marks its top-level key as known.
+void read_server(TableReader& root, Server& out);
+void read_timeouts(TableReader& root, Timeouts& out);
+void read_limits(TableReader& root, Limits& out);
+
+// In name order. Every table under [listener] / [upstream] yields an entry, even a broken one, so that a broken
+// definition does not also cause "no listener" or "unknown upstream" problems elsewhere.
+void read_listeners(TableReader& root, std::vector<Listener>& out);
+void read_upstreams(TableReader& root, const Timeouts& timeouts, std::vector<Upstream>& out);
+
+// In file order. `upstreams` (in name order) give upstream_index; `check_upstreams` is false when some file could
+// not be parsed, because then a missing upstream may just be in that file.
+void read_routes(TableReader& root, const Limits& limits, const std::vector<Upstream>& upstreams,
+                 bool check_upstreams, std::vector<Route>& out);
+
+// Listener and upstream names: letters, digits, '-' and '_' (they appear in logs and in route references).
+bool is_valid_name(std::string_view name);
+
+// RFC 9110 5.6.2 token: what a header name or a Via pseudonym may consist of.
+bool is_token(std::string_view text);
+
+}  // namespace portico::config
