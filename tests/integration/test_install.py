@@ -9,6 +9,11 @@ BUILD_DIR = os.environ.get("PORTICO_BUILD_DIR", os.path.join(os.path.dirname(__f
 
 class Install(unittest.TestCase):
     def test_install_lays_out_an_fhs_tree(self):
+        with open(os.path.join(BUILD_DIR, "CMakeCache.txt")) as cache:
+            prefix = next(line.split("=", 1)[1].strip() for line in cache
+                          if line.startswith("CMAKE_INSTALL_PREFIX:"))
+        self.assertEqual(prefix, "/usr", "the default install prefix must be /usr (FHS); this build dir was "
+                                         "configured with another one")
         root = tempfile.mkdtemp(prefix="portico-install-")
         env = dict(os.environ, DESTDIR=root)
         subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", "/usr"], env=env, check=True,
