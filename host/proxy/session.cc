@@ -49,13 +49,25 @@ bool idempotent(http::Method method) {
     }
 }
 
-void append_chunk_size(net::Buffer& out, size_t size) {
-    char text[24];
-    auto result = std::to_chars(text, text + 16, size, 16);
+// Appends one chunk (size line, data, CRLF); the caller has checked for kChunkOverhead bytes of room beyond n.
+void append_chunk(net::Buffer& out, const char* data, size_t n) {
+    char size_line[24];
+    auto result = std::to_chars(size_line, size_line + 16, n, 16);
     char* end = result.ptr;
     *end++ = '\r';
     *end++ = '\n';
-    out.append(text, end - text);
+    out.append(size_line, end - size_line);
+    out.append(data, n);
+    out.append("\r\n", 2);
+}
+
+// The decoder needs a whole size line or trailer section in one call, and the session feeds it at most a
+// buffer's worth (less the chunk framing): half a buffer for each keeps a legal body from ever stalling.
+http::ChunkedDecoder::Limits chunk_limits(const config::Config& config) {
+    http::ChunkedDecoder::Limits limits;
+    limits.max_line = std::min(limits.max_line, config.limits.buffer_size / 2);
+    limits.max_trailer_size = std::min(limits.max_trailer_size, config.limits.buffer_size / 2);
+    return limits;
 }
 
 }  // namespace
@@ -65,7 +77,9 @@ Session::Session(Worker& worker, int fd, const sockaddr_storage& peer)
       fd_(fd),
       client_timer_(*this),
       request_parser_(worker.config().limits.head),
-      response_parser_(response_limits(worker.config())) {
+      request_chunks_(chunk_limits(worker.config())),
+      response_parser_(response_limits(worker.config())),
+      response_chunks_(chunk_limits(worker.config())) {
     net::BufferPool& buffers = worker.buffers();
     client_in_.attach(buffers);
     client_out_.body.attach(buffers);
@@ -119,7 +133,7 @@ void Session::on_timeout(net::Timer&) {
             break;
         case ClientTimer::Body:
             if (response_state_ == ResponseState::WaitHead) {
-                worker_.log().debug("client " + client_ip_ + ": request body timed out");
+                if (worker_.log().debug()) worker_.log().debug("client " + client_ip_ + ": request body timed out");
                 respond_error(408, true);
             } else {
                 close();
@@ -220,7 +234,9 @@ bool Session::step_head() {
 }
 
 bool Session::reject_request(int status, const char* why) {
-    worker_.log().debug("client " + client_ip_ + ": " + std::to_string(status) + " " + why);
+    if (worker_.log().debug()) {  // a flood of bad requests must not cost string building when debug is off
+        worker_.log().debug("client " + client_ip_ + ": " + std::to_string(status) + " " + why);
+    }
     phase_ = Phase::Forward;
     response_state_ = ResponseState::WaitHead;
     method_ = http::Method::Get;
@@ -409,7 +425,9 @@ bool Session::pump_request_body() {
         size_t len = std::min(client_in_.size(), room - kChunkOverhead);
         auto result = request_chunks_.feed(client_in_.data(), len);
         if (result.status == http::ChunkedDecoder::Status::Error) {
-            worker_.log().debug("client " + client_ip_ + ": bad chunked body: " + std::string(result.error));
+            if (worker_.log().debug()) {
+                worker_.log().debug("client " + client_ip_ + ": bad chunked body: " + std::string(result.error));
+            }
             respond_error(400, true);
             return true;
         }
@@ -419,9 +437,7 @@ bool Session::pump_request_body() {
                 respond_error(413, true);
                 return true;
             }
-            append_chunk_size(upstream_out_.body, result.data.size());
-            upstream_out_.body.append(result.data.data(), result.data.size());
-            upstream_out_.body.append("\r\n", 2);
+            append_chunk(upstream_out_.body, result.data.data(), result.data.size());
         } else if (result.status == http::ChunkedDecoder::Status::Done) {
             upstream_out_.tail.assign("0\r\n").append(result.trailers).append("\r\n");
             request_body_done_ = true;
@@ -568,10 +584,10 @@ bool Session::pump_response_body() {
                 }
                 if (result.status == http::ChunkedDecoder::Status::Data) {
                     if (client_framing_ == ClientFraming::Chunked) {
-                        append_chunk_size(client_out_.body, result.data.size());
+                        append_chunk(client_out_.body, result.data.data(), result.data.size());
+                    } else {
+                        client_out_.body.append(result.data.data(), result.data.size());  // HTTP/1.0 client
                     }
-                    client_out_.body.append(result.data.data(), result.data.size());
-                    if (client_framing_ == ClientFraming::Chunked) client_out_.body.append("\r\n", 2);
                     body_bytes_sent_ += result.data.size();
                 } else if (result.status == http::ChunkedDecoder::Status::Done) {
                     if (client_framing_ == ClientFraming::Chunked) {
@@ -600,9 +616,7 @@ bool Session::pump_response_body() {
                     size_t room = client_out_.body.writable();
                     if (room < 2 * kChunkOverhead) break;
                     size_t n = std::min(upstream_in_.size(), room - kChunkOverhead);
-                    append_chunk_size(client_out_.body, n);
-                    client_out_.body.append(upstream_in_.data(), n);
-                    client_out_.body.append("\r\n", 2);
+                    append_chunk(client_out_.body, upstream_in_.data(), n);
                     upstream_in_.consume(n);
                     body_bytes_sent_ += n;
                     progress = true;

@@ -84,7 +84,21 @@ class BadMessage(Exception):
     """The bytes the origin received are not a well-formed HTTP/1.1 request (or ended early)."""
 
 
-class Request:
+class HeaderAccess:
+    """Look-ups over self.headers, a [(name, value)] list, shared by requests and responses."""
+
+    def header(self, name, default=None):
+        values = header_values(self.headers, name)
+        return values[0] if values else default
+
+    def headers_named(self, name):
+        return header_values(self.headers, name)
+
+    def tokens(self, name):
+        return header_tokens(self.headers, name)
+
+
+class Request(HeaderAccess):
     """A request as the origin received it."""
 
     def __init__(self, conn_index, method, target, version, headers, raw_head):
@@ -101,15 +115,6 @@ class Request:
         self.trailers = []
         self.complete = False           # whole body read per its framing
 
-    def header(self, name, default=None):
-        values = header_values(self.headers, name)
-        return values[0] if values else default
-
-    def headers_named(self, name):
-        return header_values(self.headers, name)
-
-    def tokens(self, name):
-        return header_tokens(self.headers, name)
 
     def wants_keep_alive(self):
         connection = self.tokens("connection")
@@ -663,7 +668,7 @@ class ConnectionClosed(AssertionError):
         self.partial = partial
 
 
-class Response:
+class Response(HeaderAccess):
     def __init__(self, version, status, reason, headers, raw_head):
         self.version = version
         self.status = status
@@ -677,15 +682,6 @@ class Response:
         self.interim = []      # 1xx responses that came before this one
         self.raw = raw_head    # every byte of this response (head + body as framed), for content checks
 
-    def header(self, name, default=None):
-        values = header_values(self.headers, name)
-        return values[0] if values else default
-
-    def headers_named(self, name):
-        return header_values(self.headers, name)
-
-    def tokens(self, name):
-        return header_tokens(self.headers, name)
 
     def json(self):
         return json.loads(self.body)

@@ -182,6 +182,23 @@ class ClientLimitsTest(PorticoCase):
         self.assertEqual(response.status, 200, response)
         self.assertEqual(response.json()["body_length"], 7 * 8192)
 
+    def test_chunk_size_line_limit_follows_a_small_buffer(self):
+        # With 4 KiB buffers a size line may be at most 2 KiB: a longer one is refused at once instead of
+        # waiting forever for a line the buffer can never hold whole.
+        client = self._proxy(limits={"buffer_size": "4KiB", "max_header_size": "2KiB"})
+        head = b"POST /c HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+        started = time.monotonic()
+        client.send(head + b"5;x=" + b"a" * 4000 + b"\r\nhello\r\n0\r\n\r\n")
+        response = client.read_response()
+        self.assertEqual(response.status, 400, response)
+        self.assertLess(time.monotonic() - started, 5, "refused only after a timeout")
+        client.assert_closed()
+
+        client = self.client(self.proxy)
+        client.send(head + b"5;x=" + b"a" * 1500 + b"\r\nhello\r\n0\r\n\r\n")
+        response = client.read_response()
+        self.assertEqual(response.status, 200, response)
+        self.assertEqual(response.json()["body_length"], 5)
 
 if __name__ == "__main__":
     main()
