@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev  # toolchain; clang for libFuzzer
   libpoco-dev libtomlplusplus-dev libboost-dev libboost-filesystem-dev libssl-dev doctest-dev
+  zlib1g-dev libbrotli-dev libzstd-dev abigail-tools                     # compression plugin; ABI check
+  brotli zstd                                                            # reference decoders for the tests
   python3 curl                                                           # integration tests and the demo
 )
 if [ "${1:-}" = "--bench" ]; then

@@ -28,6 +28,7 @@ struct Timeouts {
     Duration upstream_read{60'000};     // longest pause between two reads of a response body -> close
     Duration upstream_idle{60'000};     // how long a pooled keep-alive upstream connection may sit unused
     Duration tunnel_idle{300'000};      // an upgraded (WebSocket) tunnel with no traffic either way
+    Duration filter_pause{60'000};      // a filter that paused a stream (STOP) must resume it within this -> 504
 };
 
 struct Limits {
@@ -49,6 +50,9 @@ struct ErrorLog {
 
 struct Server {
     unsigned workers = 0;  // 0 = one per CPU core
+    // Where plugins (*.so) are loaded from; PORTICO_PLUGIN_DIR (the install's lib/portico/plugins) by default.
+    std::vector<std::string> plugin_dirs;
+    bool plugin_dirs_default = true;  // not set in the config: a missing directory is not an error
     Duration drain_timeout{30'000};    // SIGTERM: in-flight requests may finish within this
     bool pass_server_header = false;   // forward the origin's Server and X-Powered-By
     std::string via_name = "portico";  // pseudonym in the Via header (RFC 9110 7.6.3)
@@ -77,11 +81,25 @@ struct RouteMatch {
     std::string prefix;  // path prefix ("" = unused); if both are empty, prefix "/" is meant
 };
 
+// A plugin's own TOML table, kept for its config_new (plugins/config_api.cc reads it). Defined in
+// config/plugin_table.h so that this header does not pull in toml++.
+struct PluginTable;
+
+// One entry of a route's `filters = [ { use = "factory", on_error = "fail-closed", ...plugin keys } ]`.
+struct FilterUse {
+    std::string use;         // "factory" or "plugin.factory"
+    bool fail_open = false;  // on_error = "fail-open": a failing hook is logged and skipped
+    std::shared_ptr<const PluginTable> table;  // the whole inline table, with its file and positions
+};
+
 struct Route {
+    std::string name;          // `name`, or "route N" (1-based, in merged order)
     RouteMatch match;
     std::string upstream;      // name of an Upstream (validated to exist)
     size_t upstream_index = 0; // index into Config::upstreams, filled by the loader
     uint64_t max_body_size;    // defaults to limits.max_body_size
+    std::vector<FilterUse> filters;  // request hooks in this order, response hooks in reverse
+    uint64_t filter_buffer = 1 << 20;  // bytes filters may hold back per direction (STOP_AND_BUFFER): 413 / 500 past it
 };
 
 struct Config {

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "config/address.h"
+#include "config/plugin_table.h"
 #include "config/sections.h"
 
 namespace portico::config {
@@ -76,6 +77,58 @@ void read_upstream_reference(TableReader& route, const toml::source_region& rout
     }
 }
 
+// One entry of `filters`: `use` and `on_error` are the host's; every other key belongs to the plugin, which checks
+// them itself through the config API (plugins/config_api.cc), so they are not read here.
+void read_filter(TableReader& route, const toml::node& entry, std::vector<FilterUse>& out) {
+    const toml::table* table = entry.as_table();
+    if (table == nullptr) {
+        route.problems().add(entry.source(), "'" + route.name("filters") +
+                                                 "' entries must be tables like { use = \"compression\" }, not " +
+                                                 type_name(entry.type()));
+        return;
+    }
+    TableReader filter = route.nested("filters", *table);
+    FilterUse use;
+    if (filter.read_string("use", use.use)) {
+        if (use.use.empty()) {
+            filter.report("use", "'" + filter.name("use") +
+                                     "' must name a filter factory (\"factory\" or \"plugin.factory\"), not \"\"");
+            return;
+        }
+    } else {
+        if (filter.node("use") == nullptr) {
+            route.problems().add(table->source(), "'" + filter.name("use") +
+                                                      "' is missing: a filter needs the name of a filter factory, "
+                                                      "like { use = \"compression\" }");
+        }
+        return;
+    }
+    std::string on_error;
+    if (filter.read_string("on_error", on_error)) {
+        if (on_error == "fail-open" || on_error == "fail-closed") {
+            use.fail_open = on_error == "fail-open";
+        } else {
+            filter.report("on_error", "'" + filter.name("on_error") + "' must be \"fail-closed\" or \"fail-open\", not " +
+                                          in_quotes(on_error));
+        }
+    }
+    use.table = std::make_shared<const PluginTable>(*table);
+    out.push_back(std::move(use));
+}
+
+void read_filters(TableReader& route, std::vector<FilterUse>& out) {
+    const toml::node* node = route.node("filters");
+    if (node == nullptr) return;
+    const toml::array* entries = node->as_array();
+    if (entries == nullptr) {
+        route.report("filters", "'" + route.name("filters") +
+                                    "' must be an array of tables like [{ use = \"compression\" }], not " +
+                                    type_name(node->type()));
+        return;
+    }
+    for (const toml::node& entry : *entries) read_filter(route, entry, out);
+}
+
 }  // namespace
 
 void read_routes(TableReader& root, const Limits& limits, const std::vector<Upstream>& upstreams,
@@ -96,10 +149,21 @@ void read_routes(TableReader& root, const Limits& limits, const std::vector<Upst
         }
         TableReader route = root.nested("route", *table);
         Route& result = out.emplace_back();
+        result.name = "route " + std::to_string(out.size());
         result.max_body_size = limits.max_body_size;
+        std::string name;
+        if (route.read_string("name", name)) {
+            if (name.empty()) {
+                route.report("name", "'route.name' must not be empty");
+            } else {
+                result.name = name;
+            }
+        }
         read_match(route, result.match);
         read_upstream_reference(route, table->source(), upstreams, check_upstreams, result);
         route.read_size("max_body_size", 0, std::numeric_limits<uint64_t>::max(), result.max_body_size);
+        read_filters(route, result.filters);
+        route.read_size("filter_buffer", 0, std::numeric_limits<uint64_t>::max(), result.filter_buffer);
         route.report_unknown();
     }
 }

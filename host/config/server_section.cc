@@ -1,6 +1,7 @@
 // [server], [timeouts] and [limits]: the process-wide settings.
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <limits>
 
 #include "config/sections.h"
@@ -76,6 +77,33 @@ void read_error_log(TableReader& server, ErrorLog& out) {
     log.report_unknown();
 }
 
+// Relative directories are taken from the directory of the file that names them, as conf_dir is: the meaning of a
+// configuration must not depend on the working directory the daemon was started from.
+void read_plugin_dirs(TableReader& server, Server& out) {
+    const toml::node* node = server.node("plugin_dirs");
+    if (node == nullptr) return;
+    const toml::array* dirs = node->as_array();
+    if (dirs == nullptr) {
+        server.report("plugin_dirs", "'server.plugin_dirs' must be an array of directory paths, not " +
+                                         type_name(node->type()));
+        return;
+    }
+    const toml::source_region& where = server.where("plugin_dirs");
+    std::filesystem::path base = where.path ? std::filesystem::path(*where.path).parent_path() : "";
+    std::vector<std::string> result;
+    for (const toml::node& dir : *dirs) {
+        if (!dir.is_string() || dir.as_string()->get().empty()) {
+            std::string actual = dir.is_string() ? "an empty string" : type_name(dir.type());
+            server.problems().add(dir.source(),
+                                  "'server.plugin_dirs' entries must be directory paths (strings), not " + actual);
+            continue;
+        }
+        result.push_back((base / dir.as_string()->get()).lexically_normal().string());
+    }
+    out.plugin_dirs = std::move(result);
+    out.plugin_dirs_default = false;
+}
+
 }  // namespace
 
 bool is_token(std::string_view text) {
@@ -93,10 +121,14 @@ bool is_valid_name(std::string_view name) {
 }
 
 void read_server(TableReader& root, Server& out) {
+    // The install's plugin directory (PORTICO_PLUGIN_DIR, from the build) unless plugin_dirs says otherwise.
+    out.plugin_dirs = {PORTICO_PLUGIN_DIR};
+    out.plugin_dirs_default = true;
     const toml::table* table = root.table("server");
     if (table == nullptr) return;
     TableReader server = root.nested("server", *table);
     server.read_integer<unsigned>("workers", 0, 4096, out.workers);
+    read_plugin_dirs(server, out);
     server.allow("conf_dir");  // the loader takes it out of the main file before merging
     server.read_duration("drain_timeout", out.drain_timeout);
     server.read_bool("pass_server_header", out.pass_server_header);
@@ -120,6 +152,7 @@ void read_timeouts(TableReader& root, Timeouts& out) {
     timeouts.read_duration("upstream_read", out.upstream_read);
     timeouts.read_duration("upstream_idle", out.upstream_idle);
     timeouts.read_duration("tunnel_idle", out.tunnel_idle);
+    timeouts.read_duration("filter_pause", out.filter_pause);
     timeouts.report_unknown();
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -13,11 +14,75 @@
 #include "build_info.h"
 #include "main/logging.h"
 #include "net/socket.h"
+#include "plugins/loaded_plugin.h"
+#include "plugins/plugin_set.h"
 #include "proxy/worker.h"
 
 namespace portico {
 
 using Poco::Util::Option;
+
+namespace {
+
+unsigned resolved_workers(const config::Config& config) {
+    unsigned workers = config.server.workers;
+    return workers != 0 ? workers : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Loads the configured plugins and makes every route filter's config; prints each problem on its own line.
+bool start_plugins(const config::Config& config, unsigned workers, plugins::PluginSet& plugin_set) {
+    std::vector<std::string> errors;
+    if (plugin_set.load(config.server.plugin_dirs, config.server.plugin_dirs_default, errors)) {
+        plugin_set.configure(config, workers, errors);
+    }
+    for (const std::string& error : errors) std::cerr << error << "\n";
+    return errors.empty();
+}
+
+// "compression (filter), p2c (balancer)"
+std::string factories_text(const plugins::PluginListing& plugin) {
+    std::string text;
+    for (const auto& [name, kind] : plugin.factories) {
+        text += (text.empty() ? "" : ", ") + name + " (" + plugins::kind_name(kind) + ")";
+    }
+    return text.empty() ? "-" : text;
+}
+
+// One aligned row per plugin that could be loaded; refusals and init failures on stderr, as at startup.
+int list_plugins(const config::Config& config) {
+    plugins::PluginSet plugin_set;
+    std::vector<std::string> errors;
+    plugin_set.load(config.server.plugin_dirs, config.server.plugin_dirs_default, errors);
+    std::vector<plugins::PluginListing> listing = plugin_set.listing();
+    if (listing.empty()) {
+        std::string dirs;
+        for (const std::string& dir : config.server.plugin_dirs) dirs += (dirs.empty() ? "" : ", ") + dir;
+        std::cout << "no plugins in " << (dirs.empty() ? "(no plugin_dirs)" : dirs) << "\n";
+    } else {
+        std::vector<std::vector<std::string>> rows = {{"NAME", "VERSION", "ABI", "FACTORIES", "FILE"}};
+        for (const auto& plugin : listing) {
+            rows.push_back({plugin.name, plugin.version.empty() ? "-" : plugin.version,
+                            std::to_string(plugin.abi_major) + "." + std::to_string(plugin.abi_minor),
+                            factories_text(plugin), plugin.file});
+        }
+        std::vector<size_t> widths(rows[0].size(), 0);
+        for (const auto& row : rows) {
+            for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+        }
+        for (const auto& row : rows) {
+            std::string line;
+            for (size_t c = 0; c < row.size(); ++c) {
+                line += row[c];
+                if (c + 1 < row.size()) line += std::string(widths[c] - row[c].size() + 2, ' ');
+            }
+            std::cout << line << "\n";
+        }
+    }
+    for (const std::string& error : errors) std::cerr << error << "\n";
+    return errors.empty() ? Poco::Util::Application::EXIT_OK : 1;
+}
+
+}  // namespace
 
 App::App() { setUnixOptions(true); }
 
@@ -28,6 +93,7 @@ void App::defineOptions(Poco::Util::OptionSet& options) {
                           .repeatable(false)
                           .argument("PATH"));
     options.addOption(Option("check", "t", "check the configuration, print problems, and exit"));
+    options.addOption(Option("list-plugins", "", "list the plugins found in the configured plugin_dirs and exit"));
     options.addOption(Option("version", "v", "print the version and exit"));
     options.addOption(Option("help", "h", "show this help and exit"));
 }
@@ -36,6 +102,8 @@ void App::handleOption(const std::string& name, const std::string& value) {
     ServerApplication::handleOption(name, value);
     if (name == "config") config_path_ = value;
     if (name == "check") check_only_ = true;
+    // Kept in the application's configuration rather than a member: app.h stays as it is.
+    if (name == "list-plugins") config().setBool("portico.list-plugins", true);
     if (name == "version") show_version_ = true;
     if (name == "help") show_help_ = true;
     if (show_help_ || show_version_) stopOptionsProcessing();
@@ -45,7 +113,7 @@ int App::main(const std::vector<std::string>&) {
     if (show_help_) {
         Poco::Util::HelpFormatter help(options());
         help.setCommand(commandName());
-        help.setUsage("[-t] [-c PATH]");
+        help.setUsage("[-t | --list-plugins] [-c PATH]");
         help.setHeader("Portico, a reverse proxy. Default configuration: " PORTICO_DEFAULT_CONFIG);
         help.format(std::cout);
         return EXIT_OK;
@@ -60,7 +128,11 @@ int App::main(const std::vector<std::string>&) {
         for (const auto& problem : loaded.problems) std::cerr << problem.to_string() << "\n";
         return 1;
     }
+    if (config().getBool("portico.list-plugins", false)) return list_plugins(*loaded.config);
     if (check_only_) {
+        // Plugins check their own configuration (config_new has no side effects), so -t runs them too.
+        plugins::PluginSet plugin_set;
+        if (!start_plugins(*loaded.config, resolved_workers(*loaded.config), plugin_set)) return 1;
         std::cout << "configuration ok\n";
         return EXIT_OK;
     }
@@ -120,8 +192,11 @@ int App::serve(const config::Config& config) {
     sigset_t signals = control_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    unsigned workers = config.server.workers;
-    if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+    // Before any socket opens: a plugin problem stops startup as a configuration problem does. After the logs,
+    // so that what plugins log while starting is written where the configuration says.
+    unsigned workers = resolved_workers(config);
+    plugins::PluginSet plugin_set;  // outlives the workers (declared before them)
+    if (!start_plugins(config, workers, plugin_set)) return 1;
 
     std::vector<Poco::Net::SocketAddress> bound;
     std::vector<std::vector<int>> fds;
@@ -134,7 +209,7 @@ int App::serve(const config::Config& config) {
 
     std::vector<std::unique_ptr<proxy::Worker>> pool;
     for (unsigned w = 0; w < workers; ++w) {
-        pool.push_back(std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log()));
+        pool.push_back(std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log(), &plugin_set));
     }
     for (auto& worker : pool) worker->start();
     for (size_t l = 0; l < config.listeners.size(); ++l) {

@@ -303,6 +303,11 @@ void Session::begin_request() {
         respond_error(413, true);
         return;
     }
+    size_t route_index = static_cast<size_t>(route_ - config.routes.data());
+    if (!route_->filters.empty()) {
+        begin_filtered_request(request, route_index);
+        return;
+    }
     pool_ = &worker_.pool(route_->upstream_index);
 
     upstream_out_.reset();
@@ -381,6 +386,7 @@ void Session::upstream_failed(bool connect_failure, const char* why, int final_s
 }
 
 bool Session::step_forward() {
+    if (chain_) return step_filtered();
     bool progress = false;
     if (!request_body_done_) {
         progress |= pump_request_body();
@@ -479,6 +485,7 @@ bool Session::parse_response_head() {
         write_client_response(response, response_forwarding(ClientFraming::None, false), client_out_.head);
         upstream_in_.consume(response.head_size);
         status_ = 101;
+        end_chain(PORTICO_DONE_COMPLETE);  // filters see the upgrade's heads, not the tunnel
         phase_ = Phase::Tunnel;
         upstream_->timer().cancel();
         upstream_timer_kind_ = UpstreamTimer::None;
@@ -495,7 +502,11 @@ bool Session::parse_response_head() {
         response_parser_.reset();
         return true;
     }
-    start_response_body();
+    if (chain_) {
+        start_filtered_response();
+    } else {
+        start_response_body();
+    }
     return true;
 }
 
@@ -670,6 +681,7 @@ void Session::release_upstream(bool reusable) {
 }
 
 void Session::finish_request() {
+    end_chain(PORTICO_DONE_COMPLETE);
     log_access();
     if (!keep_alive_) {
         close_after_response();
@@ -690,10 +702,12 @@ void Session::close_after_response() {
 }
 
 void Session::respond_error(int status, bool close_after) {
-    if (response_state_ != ResponseState::WaitHead || phase_ == Phase::Tunnel) {
+    bool response_begun = chain_ ? client_head_written_ : response_state_ != ResponseState::WaitHead;
+    if (response_begun || phase_ == Phase::Tunnel) {
         close();  // the response has begun: the cut is the only signal left
         return;
     }
+    end_chain(PORTICO_DONE_ERROR);
     release_upstream(false);
     status_ = status;
     if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
@@ -820,7 +834,7 @@ bool Session::flush_upstream() {
     if (n > 0) {
         upstream_activity_ = true;
         if (phase_ == Phase::Forward && !request_sent_) {
-            if (request_body_done_ && upstream_out_.empty()) request_sent_ = true;
+            if (request_body_done_ && (!chain_ || request_out_done_) && upstream_out_.empty()) request_sent_ = true;
             // The response timeout runs from the last byte of the request we managed to send.
             arm_upstream(UpstreamTimer::Response, pool_->response_timers());
         }
@@ -947,6 +961,7 @@ void Session::begin_drain() {
 }
 
 void Session::reset_request() {
+    chain_.reset();
     client_out_.reset();
     upstream_out_.reset();
     upstream_in_.clear();
@@ -1007,6 +1022,7 @@ void Session::close() {
     }
     closed_ = true;
     release_upstream(false);
+    if (chain_) end_chain(PORTICO_DONE_RESET);
     client_timer_.cancel();
     worker_.loop().remove(fd_);
     ::close(fd_);

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <memory>
 #include <string>
 
 #include "http/chunked_decoder.h"
@@ -13,6 +14,7 @@
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
+#include "proxy/filter_chain.h"
 #include "proxy/forward_headers.h"
 #include "upstream/pool.h"
 
@@ -48,7 +50,8 @@ struct Outbound {
 class Session final : public net::IoHandler,
                       public net::TimerClient,
                       public net::Retirable,
-                      public upstream::ConnectionUser {
+                      public upstream::ConnectionUser,
+                      public ChainOwner {
 public:
     Session(Worker& worker, int fd, const sockaddr_storage& peer);
     ~Session() override;
@@ -57,6 +60,7 @@ public:
     void on_timeout(net::Timer& timer) override;
     void on_upstream_event(upstream::Connection& connection) override;
     void on_upstream_timeout(upstream::Connection& connection) override;
+    void chain_wake() override;
 
     // Worker shutdown: close now if idle, otherwise after the current response.
     void begin_drain();
@@ -94,6 +98,20 @@ private:
     void finish_request();
     void close_after_response();
     void respond_error(int status, bool close_after);
+
+    // Routes with filters (session_filtered.cc): the same steps with a FilterChain between the two sides.
+    void begin_filtered_request(const http::RequestHead& request, size_t route_index);
+    bool step_filtered();
+    bool feed_request_body();
+    void write_filtered_upstream_head();
+    bool encode_request_body();
+    void start_filtered_response();
+    bool feed_response_body();
+    bool write_filtered_client_head();
+    bool encode_response_body();
+    bool filtered_failure();
+    void filtered_error(int status, portico_done_reason reason);
+    void end_chain(portico_done_reason reason);
 
     // The upgraded tunnel after 101.
     bool step_tunnel();
@@ -177,6 +195,21 @@ private:
     http::ChunkedDecoder response_chunks_;
     int status_ = 0;
     uint64_t body_bytes_sent_ = 0;
+
+    // The filters of the current request, on routes that have any (null otherwise: the fast path).
+    std::unique_ptr<FilterChain> chain_;
+    std::string upstream_request_line_;  // "GET /x HTTP/1.1\r\n", to write the head after the filters
+    std::string request_trailers_;       // chunked request trailers, passed on unchanged
+    std::string response_trailers_;
+    bool upstream_requested_ = false;    // the filtered request head went to an upstream (or never will)
+    bool request_out_done_ = false;      // the whole filtered request body went into upstream_out_
+    bool client_head_written_ = false;   // the filtered response head went into client_out_
+    bool client_body_done_ = false;      // ... and its whole body
+    bool request_out_chunked_ = false;
+    uint64_t request_out_declared_ = 0;  // Content-Length the filtered request (response) was sent with
+    uint64_t request_out_sent_ = 0;
+    uint64_t response_out_declared_ = 0;
+    uint64_t response_out_sent_ = 0;
 
     // Kept for the access log only when it is on (the request head's views do not outlive forwarding).
     std::string log_fields_;

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "plugins/plugin_set.h"
 #include "proxy/session.h"
 
 namespace portico::proxy {
@@ -78,9 +80,11 @@ private:
     net::Timer retry_;
 };
 
-Worker::Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log)
+Worker::Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log,
+               plugins::PluginSet* plugin_set)
     : config_(config),
       index_(index),
+      plugin_set_(plugin_set),
       log_(Poco::Logger::get("portico")),
       buffers_(config.limits.buffer_size, kMaxFreeBuffers),
       router_(config.routes),
@@ -111,12 +115,23 @@ void Worker::join() {
 }
 
 void Worker::run() {
+    // Plugins' per-worker state is made on the thread that will use it. A worker that cannot have it must not
+    // serve short of a filter: it stops the whole process (a process-directed signal reaches main's sigwait).
+    std::vector<std::string> plugin_errors;
+    if (plugin_set_ != nullptr && !plugin_set_->worker_init(index_, plugin_errors)) {
+        for (const std::string& error : plugin_errors) log_.critical(error);
+        ::kill(::getpid(), SIGTERM);
+        close_all();
+        finished_ = true;
+        return;
+    }
     try {
         loop_.run();
     } catch (const std::exception& error) {
         log_.critical("worker " + std::to_string(index_) + ": " + error.what());
     }
     close_all();
+    if (plugin_set_ != nullptr) plugin_set_->worker_fini(index_);
     finished_ = true;
 }
 

@@ -19,6 +19,10 @@
 #include "proxy/router.h"
 #include "upstream/pool.h"
 
+namespace portico::plugins {
+class PluginSet;
+}
+
 namespace portico::proxy {
 
 class Session;
@@ -37,7 +41,9 @@ struct SessionTimers {
 class Worker {
 public:
     // listen_fds[i] is this worker's socket for config.listeners[i]; the worker owns and closes them.
-    Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log);
+    // `plugin_set` (may be null) outlives the worker; its worker_init / worker_fini run on the worker's thread.
+    Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log,
+           plugins::PluginSet* plugin_set = nullptr);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -56,6 +62,9 @@ public:
     net::BufferPool& buffers() { return buffers_; }
     upstream::Pool& pool(size_t upstream_index) { return *pools_[upstream_index]; }
     const Router& router() const { return router_; }
+    // The loaded plugins and each route's filters (set by the constructor's caller; null in unit tests).
+    plugins::PluginSet* plugin_set() const { return plugin_set_; }
+    unsigned index() const { return index_; }
     const SessionTimers& timers() const { return timers_; }
     AccessLog& access_log() { return access_log_; }
     Poco::Logger& log() { return log_; }
@@ -78,6 +87,7 @@ private:
 
     const config::Config& config_;
     unsigned index_;
+    plugins::PluginSet* plugin_set_ = nullptr;
     Poco::Logger& log_;
     net::EventLoop loop_;
     net::BufferPool buffers_;

@@ -924,7 +924,7 @@ class RawClient:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _toml_string(s):
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 def toml_value(value):

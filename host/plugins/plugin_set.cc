@@ -1,0 +1,268 @@
+// The life of a configuration's plugins: load and global_init (main), config_new per route filter (main),
+// worker_init / worker_fini (each worker), then config_free and global_fini (main, at the end).
+#include "plugins/plugin_set.h"
+
+#include <Poco/Logger.h>
+
+#include "config/diagnostics.h"
+#include "config/plugin_table.h"
+#include "plugins/config_api.h"
+#include "plugins/factory_lookup.h"
+#include "plugins/host_api.h"
+#include "plugins/loaded_plugin.h"
+#include "plugins/loader.h"
+
+namespace portico::plugins {
+
+namespace {
+
+// The keys of a filter's table that belong to the host (config/route_section.cc reads them): the plugin's
+// config_new does not see them.
+const std::vector<std::string> kHostKeys = {"use", "on_error"};
+
+// The ABI promises that a plugin's host table stays valid for the process's life, and a plugin's thread, atexit
+// handler or thread_local destructor may still use it after the PluginSet is gone: accepted plugins are handed
+// here at the end, and this list is never destroyed (a static pointer keeps it reachable for leak checkers).
+std::vector<std::unique_ptr<LoadedPlugin>>& kept_for_process_life() {
+    static auto* kept = new std::vector<std::unique_ptr<LoadedPlugin>>;
+    return *kept;
+}
+
+std::string error_text(const portico_error& err) {
+    return std::string(err.message, strnlen(err.message, sizeof err.message));
+}
+
+// "FILE:LINE:COL" of the `use` key of a filter's table.
+std::string use_place(const config::PluginTable& table) {
+    auto it = table.table.find("use");
+    return config::describe(it == table.table.end() ? table.place(table.table) : it->first.source());
+}
+
+}  // namespace
+
+struct PluginSet::State {
+    std::vector<std::unique_ptr<LoadedPlugin>> plugins;      // accepted, in load order
+    std::vector<std::shared_ptr<FilterInstance>> instances;  // every filter of every route, in config order
+    std::vector<std::vector<std::shared_ptr<FilterInstance>>> routes;  // by route index
+    // worker_ready[i][w]: worker w ran instances[i]'s worker_init successfully (bytes, not vector<bool>: workers
+    // write their own element concurrently).
+    std::vector<std::vector<unsigned char>> worker_ready;
+
+    void free_instances();
+    bool add_filter(const config::FilterUse& use, unsigned workers, std::vector<std::string>& errors,
+                    std::shared_ptr<FilterInstance>& out);
+};
+
+PluginSet::PluginSet() : state_(std::make_unique<State>()) {}
+
+PluginSet::~PluginSet() {
+    state_->free_instances();
+    for (auto it = state_->plugins.rbegin(); it != state_->plugins.rend(); ++it) {
+        LoadedPlugin& plugin = **it;
+        if (plugin.initialized && plugin.desc->global_fini) plugin.desc->global_fini(plugin.global);
+        plugin.initialized = false;
+    }
+    auto& kept = kept_for_process_life();
+    for (auto& plugin : state_->plugins) kept.push_back(std::move(plugin));
+}
+
+void PluginSet::State::free_instances() {
+    for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
+        FilterInstance& instance = **it;
+        if (instance.factory->config_free) instance.factory->config_free(instance.config);
+        instance.config = nullptr;
+    }
+    instances.clear();
+    routes.clear();
+    worker_ready.clear();
+}
+
+bool PluginSet::load(const std::vector<std::string>& dirs, bool dirs_are_default,
+                     std::vector<std::string>& errors) {
+    size_t errors_before = errors.size();
+    std::vector<std::string> warnings;
+    std::vector<std::unique_ptr<LoadedPlugin>> accepted;
+    for (const std::string& dir : dirs) {
+        std::vector<std::string> files;
+        std::string reason;
+        bool missing = false;
+        if (!list_plugin_files(dir, files, reason, missing)) {
+            // The built-in directory may not exist where no plugin package was installed: no plugins, then.
+            if (!(missing && dirs_are_default)) {
+                errors.push_back("plugin directory " + config::in_quotes(dir) + ": " + reason);
+            }
+            continue;
+        }
+        for (const std::string& file : files) {
+            std::string refusal;
+            std::unique_ptr<LoadedPlugin> plugin = open_plugin(file, refusal, warnings);
+            if (!plugin) {
+                errors.push_back(refusal);
+                continue;
+            }
+            auto same = std::find_if(accepted.begin(), accepted.end(),
+                                     [&](const auto& other) { return other->name() == plugin->name(); });
+            if (same != accepted.end()) {
+                errors.push_back("plugin " + file + ": duplicate plugin name '" + plugin->name() + "' (also in " +
+                                 (*same)->file + ")");
+                continue;
+            }
+            accepted.push_back(std::move(plugin));
+        }
+    }
+    Poco::Logger& log = Poco::Logger::get("portico");
+    for (const std::string& warning : warnings) log.warning(warning);
+
+    // Every file is checked before any plugin code beyond the entry runs: a refusal costs no init and fini.
+    for (auto& plugin : accepted) {
+        plugin->handle.name = plugin->name();
+        plugin->handle.logger = &log;
+        make_host_api(&plugin->handle, plugin->host);
+        const portico_plugin_desc& desc = *plugin->desc;
+        if (desc.global_init == nullptr) {
+            plugin->initialized = true;
+        } else {
+            portico_error err;
+            PORTICO_INIT(&err);
+            portico_status status = desc.global_init(&plugin->host, &plugin->global, &err);
+            if (status == PORTICO_OK) {
+                plugin->initialized = true;
+            } else {
+                std::string message = error_text(err);
+                errors.push_back("plugin " + plugin->file + ": global_init failed: " +
+                                 (message.empty() ? "status " + std::to_string(status) : message));
+                plugin->global = nullptr;
+            }
+        }
+        state_->plugins.push_back(std::move(plugin));
+    }
+    return errors.size() == errors_before;
+}
+
+bool PluginSet::State::add_filter(const config::FilterUse& use, unsigned workers, std::vector<std::string>& errors,
+                                  std::shared_ptr<FilterInstance>& out) {
+    const config::PluginTable& table = *use.table;
+    std::string problem;
+    FactoryRef ref = find_factory(plugins, use.use, PORTICO_KIND_HTTP_FILTER, problem);
+    if (ref.factory == nullptr) {
+        errors.push_back(use_place(table) + ": " + problem);
+        return false;
+    }
+    std::string label = ref.plugin->name() + "." + ref.factory->name;
+    ConfigSession session(table, kHostKeys);
+    portico_error err;
+    PORTICO_INIT(&err);
+    void* made = nullptr;
+    portico_status status =
+        ref.factory->config_new(&ref.plugin->host, ref.plugin->global, session.root(), &made, &err);
+    if (status == PORTICO_OK && session.problems().empty()) {
+        session.report_unknown("filter '" + use.use + "'");
+    } else if (status != PORTICO_OK) {
+        std::string message = error_text(err);
+        if (!message.empty()) {
+            session.report_at_table(message);
+        } else if (session.problems().empty()) {
+            session.report_at_table("filter '" + use.use + "' (" + label + "): config_new failed with status " +
+                                    std::to_string(status));
+        }
+    }
+    if (!session.problems().empty()) {
+        errors.insert(errors.end(), session.problems().begin(), session.problems().end());
+        // A config made despite problems (unknown keys, or a plugin that ignored a getter's error) is not used.
+        if (status == PORTICO_OK && ref.factory->config_free) ref.factory->config_free(made);
+        return false;
+    }
+    out = std::make_shared<FilterInstance>();
+    out->plugin = ref.plugin;
+    out->plugin_name = ref.plugin->name();
+    out->factory = ref.factory;
+    out->ops = static_cast<const portico_http_filter_ops*>(ref.factory->ops);
+    out->config = made;
+    out->fail_open = use.fail_open;
+    out->label = label;
+    out->worker_state.assign(workers, nullptr);
+    return true;
+}
+
+bool PluginSet::configure(const config::Config& config, unsigned workers, std::vector<std::string>& errors) {
+    State& s = *state_;
+    s.free_instances();
+    s.routes.resize(config.routes.size());
+    bool ok = true;
+    for (size_t r = 0; r < config.routes.size(); ++r) {
+        for (const config::FilterUse& use : config.routes[r].filters) {
+            std::shared_ptr<FilterInstance> instance;
+            if (!s.add_filter(use, workers, errors, instance)) {
+                ok = false;
+                continue;
+            }
+            s.instances.push_back(instance);
+            s.routes[r].push_back(std::move(instance));
+        }
+    }
+    s.worker_ready.assign(s.instances.size(), std::vector<unsigned char>(workers, 0));
+    return ok;
+}
+
+bool PluginSet::worker_init(unsigned worker_index, std::vector<std::string>& errors) {
+    State& s = *state_;
+    for (size_t i = 0; i < s.instances.size(); ++i) {
+        FilterInstance& instance = *s.instances[i];
+        if (worker_index >= instance.worker_state.size()) {
+            errors.push_back("filter " + instance.label + ": no worker " + std::to_string(worker_index) +
+                             " was configured");
+            worker_fini(worker_index);
+            return false;
+        }
+        if (instance.factory->worker_init != nullptr) {
+            void* made = nullptr;
+            portico_status status = instance.factory->worker_init(instance.config, worker_index, &made);
+            if (status != PORTICO_OK) {
+                errors.push_back("filter " + instance.label + ": worker_init failed on worker " +
+                                 std::to_string(worker_index) + " (status " + std::to_string(status) + ")");
+                worker_fini(worker_index);  // the ones already made for this worker
+                return false;
+            }
+            instance.worker_state[worker_index] = made;
+        }
+        s.worker_ready[i][worker_index] = 1;
+    }
+    return true;
+}
+
+void PluginSet::worker_fini(unsigned worker_index) {
+    State& s = *state_;
+    for (size_t i = s.instances.size(); i-- > 0;) {
+        if (worker_index >= s.worker_ready[i].size() || !s.worker_ready[i][worker_index]) continue;
+        FilterInstance& instance = *s.instances[i];
+        if (instance.factory->worker_init != nullptr && instance.factory->worker_fini != nullptr) {
+            instance.factory->worker_fini(instance.worker_state[worker_index]);
+        }
+        instance.worker_state[worker_index] = nullptr;
+        s.worker_ready[i][worker_index] = 0;
+    }
+}
+
+const std::vector<std::shared_ptr<FilterInstance>>& PluginSet::route_filters(size_t route_index) const {
+    static const std::vector<std::shared_ptr<FilterInstance>> kNone;
+    return route_index < state_->routes.size() ? state_->routes[route_index] : kNone;
+}
+
+std::vector<PluginListing> PluginSet::listing() const {
+    std::vector<PluginListing> out;
+    for (const auto& plugin : state_->plugins) {
+        PluginListing item;
+        item.file = plugin->file;
+        item.name = plugin->name();
+        item.version = plugin->desc->version ? plugin->desc->version : "";
+        item.abi_major = plugin->desc->abi_major;
+        item.abi_minor = plugin->desc->abi_minor;
+        for (uint32_t i = 0; i < plugin->factory_count(); ++i) {
+            item.factories.emplace_back(plugin->factory(i)->name, plugin->factory(i)->kind);
+        }
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
+}  // namespace portico::plugins

@@ -1,0 +1,72 @@
+// The plugins of one configuration: the loaded .so files (Boost.DLL, RTLD_NOW | RTLD_LOCAL), their global state,
+// and the filter instances each route chains. Built on the main thread before workers start; read-only after,
+// except worker_init/worker_fini, which each worker calls for its own index on its own thread.
+#pragma once
+
+#include <portico/abi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace portico::plugins {
+
+struct LoadedPlugin;  // defined in plugins/loaded_plugin.h: the library handle, descriptor, host table, global
+
+// One filter of one route, ready for streams: a factory of kind HTTP_FILTER, the config object its config_new
+// made, and one worker state per worker (null when the factory has no worker_init).
+struct FilterInstance {
+    const LoadedPlugin* plugin = nullptr;
+    std::string plugin_name;
+    const portico_factory* factory = nullptr;
+    const portico_http_filter_ops* ops = nullptr;  // never null; hooks inside may be
+    void* config = nullptr;
+    bool fail_open = false;           // on_error = "fail-open"
+    std::string label;                // "plugin.factory", for log lines
+    std::vector<void*> worker_state;  // index = worker index
+};
+
+// What --list-plugins prints for one plugin file.
+struct PluginListing {
+    std::string file;
+    std::string name;
+    std::string version;
+    uint32_t abi_major = 0;
+    uint32_t abi_minor = 0;
+    std::vector<std::pair<std::string, portico_kind>> factories;  // name, kind
+};
+
+class PluginSet {
+public:
+    PluginSet();
+    ~PluginSet();  // config_free for every instance, then global_fini, in reverse load order
+    PluginSet(const PluginSet&) = delete;
+    PluginSet& operator=(const PluginSet&) = delete;
+
+    // Loads every plugin file (*.so) in `dirs`, in name order per directory, and runs each global_init.
+    // A missing directory is skipped when it is the built-in default, an error otherwise. Appends one
+    // "plugin FILE: reason" per refusal to `errors`; returns false when there was any.
+    bool load(const std::vector<std::string>& dirs, bool dirs_are_default, std::vector<std::string>& errors);
+
+    // Runs config_new for every filter of every route (in route order), with `workers` worker states to come.
+    // Config problems come out as "CONFIG_FILE:LINE:COL: message". Returns false when there was any.
+    bool configure(const config::Config& config, unsigned workers, std::vector<std::string>& errors);
+
+    // Per worker, on that worker's thread: worker_init / worker_fini of every instance.
+    bool worker_init(unsigned worker_index, std::vector<std::string>& errors);
+    void worker_fini(unsigned worker_index);
+
+    // The filters of config.routes[route_index], in list order (empty when the route has none).
+    const std::vector<std::shared_ptr<FilterInstance>>& route_filters(size_t route_index) const;
+
+    std::vector<PluginListing> listing() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace portico::plugins
