@@ -277,15 +277,25 @@ void ConfigSession::report_at_table(const std::string& message) {
 }
 
 void ConfigSession::report_unknown(const std::string& owner) {
+    struct Unknown {
+        const toml::source_region* where;
+        std::string message;
+    };
+    std::vector<Unknown> found;
     for (const auto& cfg : handles_) {
         for (auto&& [key, value] : *cfg->table) {
             std::string_view name = key.str();
             if (is_hidden(*cfg, name)) continue;
             if (std::find(cfg->asked.begin(), cfg->asked.end(), name) != cfg->asked.end()) continue;
-            add(key.source(),
-                "unknown key '" + cfg->name(name) + "' for " + owner + config::did_you_mean(name, cfg->asked));
+            found.push_back({&key.source(), "unknown key '" + cfg->name(name) + "' for " + owner +
+                                                config::did_you_mean(name, cfg->asked)});
         }
     }
+    // Tables iterate in key order; a reader goes through the file top to bottom.
+    std::stable_sort(found.begin(), found.end(), [](const Unknown& a, const Unknown& b) {
+        return a.where->begin < b.where->begin;
+    });
+    for (const Unknown& unknown : found) add(*unknown.where, unknown.message);
 }
 
 }  // namespace portico::plugins

@@ -93,4 +93,4 @@ const portico_plugin_desc kDescriptor = [] {
 
 }  // namespace
 
-PORTICO_PLUGIN(&kDescriptor)
+PORTICO_PLUGIN(&kDescriptor);

@@ -24,8 +24,7 @@ static const portico_plugin_desc check_desc = {.struct_size = sizeof(portico_plu
                                                .factories = check_factories,
                                                .n_factories = 1};
 
-PORTICO_PLUGIN(&check_desc)
-
+PORTICO_PLUGIN(&check_desc);
 /* PORTICO_INIT and PORTICO_HAS as a plugin uses them. */
 int portico_abi_c99_check_macros(const portico_host_api* host);
 int portico_abi_c99_check_macros(const portico_host_api* host) {

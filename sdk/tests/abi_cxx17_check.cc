@@ -45,8 +45,7 @@ constexpr portico_plugin_desc check_desc = make_desc();
 
 }  // namespace
 
-PORTICO_PLUGIN(&check_desc)
-
+PORTICO_PLUGIN(&check_desc);
 int portico_abi_cxx17_check_macros(const portico_host_api* host);
 int portico_abi_cxx17_check_macros(const portico_host_api* host) {
     portico_endpoint endpoint;

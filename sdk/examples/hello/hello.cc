@@ -51,4 +51,4 @@ private:
 }  // namespace
 
 PORTICO_SDK_PLUGIN("hello", "1.0.0", "Adds X-Hello to responses and counts requests",
-                   &portico::http_filter_factory<Hello>)
+                   &portico::http_filter_factory<Hello>);

@@ -32,7 +32,7 @@
 //       void on_event(portico::Stream&, portico_event event, uint64_t token);
 //       void on_done(portico::Stream&, const portico_stream_summary& summary);
 //   };
-//   PORTICO_SDK_PLUGIN("greeter", "1.0.0", "Greets", &portico::http_filter_factory<Greeter>)
+//   PORTICO_SDK_PLUGIN("greeter", "1.0.0", "Greets", &portico::http_filter_factory<Greeter>);
 #ifndef PORTICO_SDK_HPP
 #define PORTICO_SDK_HPP
 
@@ -741,8 +741,8 @@ constexpr portico_plugin_desc plugin_desc(
 }  // namespace portico
 
 // Defines the descriptor and the entry symbol: PORTICO_SDK_PLUGIN("name", "1.0.0", "what it does",
-// &portico::http_filter_factory<A>, &portico::http_filter_factory<B>). Once per plugin, at namespace scope, with
-// no semicolon after it. For global_init/global_fini, build the descriptor with portico::plugin_desc and use
+// &portico::http_filter_factory<A>, &portico::http_filter_factory<B>); once per plugin, at namespace scope,
+// followed by a semicolon. For global_init/global_fini, build the descriptor with portico::plugin_desc and use
 // PORTICO_PLUGIN from abi.h.
 #define PORTICO_SDK_PLUGIN(name, version, description, ...)                         \
     namespace {                                                                     \

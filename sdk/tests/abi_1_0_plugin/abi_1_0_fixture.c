@@ -90,4 +90,4 @@ static const portico_plugin_desc fixture_desc = {
     .global_init = fixture_global_init,
 };
 
-PORTICO_PLUGIN(&fixture_desc)
+PORTICO_PLUGIN(&fixture_desc);

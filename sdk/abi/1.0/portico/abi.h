@@ -340,7 +340,7 @@ typedef struct portico_endpoint {
     portico_health health;
 } portico_endpoint;
 
-/* Per-endpoint load figures, read atomically (THREAD any). */
+/* Per-endpoint load figures (atomic reads, through lb->endpoint_stat). */
 typedef uint32_t portico_endpoint_stat;
 #define PORTICO_STAT_ACTIVE_REQUESTS 1u
 #define PORTICO_STAT_EWMA_LATENCY_US 2u
@@ -438,7 +438,7 @@ typedef uint32_t portico_io;
 #define PORTICO_IO_OK 0u
 #define PORTICO_IO_WANT_INPUT 1u   /* nothing more to do until more bytes arrive from the wire */
 #define PORTICO_IO_CLOSE 2u        /* close cleanly (after emitted bytes are flushed) */
-#define PORTICO_IO_ERROR 3u        /* close now; the host logs `reason` from get_info at debug level */
+#define PORTICO_IO_ERROR 3u        /* close now; the host logs get_info's `error` at debug level */
 
 typedef uint32_t portico_role;
 #define PORTICO_ROLE_SERVER 1u   /* a listener: the client connects to us */
@@ -453,6 +453,7 @@ typedef struct portico_transport_info {
     portico_view cipher;
     portico_view peer_subject;   /* empty when no client certificate */
     bool resumed;
+    portico_view error;          /* after PORTICO_IO_ERROR: why (e.g. OpenSSL's reason); borrowed until conn_free */
 } portico_transport_info;
 
 /* Parameters of an upstream (CLIENT) connection. */
@@ -550,10 +551,12 @@ typedef struct portico_plugin_desc {
 /* The entry point every plugin exports. It has no side effects: the host may call it only to list plugins. */
 typedef const portico_plugin_desc *(*portico_plugin_entry)(void);
 
-/* Declares the entry: PORTICO_PLUGIN(&my_descriptor) */
+/* Declares the entry, once per plugin at file scope, followed by a semicolon: PORTICO_PLUGIN(&my_descriptor);
+ * (it ends with a redeclaration, so the semicolon is legal even in pedantic C). */
 #define PORTICO_PLUGIN(desc_ptr)                                                                                 \
     PORTICO_EXTERN_C PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void);                          \
-    PORTICO_EXTERN_C PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void) { return (desc_ptr); }
+    PORTICO_EXTERN_C PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void) { return (desc_ptr); }    \
+    PORTICO_EXTERN_C PORTICO_EXPORT const portico_plugin_desc *portico_plugin_v1(void)
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,629 @@
+#!/usr/bin/env bash
+# Compression benchmark: Portico's compression plugin (gzip) against nginx's gzip module at the same level, in
+# the same run. Both are reverse proxies with ONE worker in front of the same nginx origin serving a 100 KiB
+# text/html page, all on 127.0.0.1. See "Compression benchmark" in bench/README.md.
+#
+#   bench/compression.sh                          # levels 1 and 6, 10 s per measured run (~1 minute)
+#   BENCH_SECONDS=3 BENCH_LEVELS=6 bench/compression.sh
+#   PORTICO_BIN=/work/b/host/portico PORTICO_BUILD_DIR=/work/b bench/compression.sh
+#
+# Environment:
+#   PORTICO_BIN        Portico binary (default: <repo>/build/host/portico)
+#   PORTICO_BUILD_DIR  build directory holding plugins/compression/dir/portico-compression.so (default <repo>/build)
+#   BENCH_LEVELS       gzip levels to compare, space- or comma-separated, 1-9 (default "1 6")
+#   BENCH_SECONDS      measured duration of each wrk run (default 10)
+#   BENCH_WARMUP       warm-up before each measured run, seconds (default 2)
+#   BENCH_CONNS        wrk connections (default 64)
+#   BENCH_OUT          output directory for results.tsv, summary.txt, raw/ (default: a new /tmp dir)
+#   BENCH_PIN          1 = proxy alone on one CPU, wrk + origin on another (default 1 with taskset and >= 2 CPUs)
+#   BENCH_WRK_THREADS  wrk -t (default 1 when pinned, else 2)
+#   BENCH_PERF         1 = also `perf record -g` each proxy during its measured run (raw/perf.*; perturbs the
+#                      numbers by a few %, use for profiling, not for the ratios)
+#   BENCH_KEEP         1 = keep the temporary work directory (configs, logs, the test page)
+#   NGINX_BIN, WRK_BIN, PERF_BIN   (default /usr/sbin/nginx, wrk, perf)
+#
+# Every process is started by this script, tracked by pid, and stopped by pid on exit (also on error, Ctrl-C
+# or SIGTERM). All state lives in a temporary directory, removed on exit unless BENCH_KEEP=1.
+
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+
+PORTICO_BIN="${PORTICO_BIN:-$REPO_DIR/build/host/portico}"
+PORTICO_BUILD_DIR="${PORTICO_BUILD_DIR:-$REPO_DIR/build}"
+PLUGIN_DIR="$PORTICO_BUILD_DIR/plugins/compression/dir"
+NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
+WRK_BIN="${WRK_BIN:-wrk}"
+PERF_BIN="${PERF_BIN:-perf}"
+BENCH_LEVELS="${BENCH_LEVELS:-1 6}"
+BENCH_SECONDS="${BENCH_SECONDS:-10}"
+BENCH_WARMUP="${BENCH_WARMUP:-2}"
+BENCH_CONNS="${BENCH_CONNS:-64}"
+BENCH_PERF="${BENCH_PERF:-0}"
+BENCH_KEEP="${BENCH_KEEP:-0}"
+
+PAGE=page.html
+PAGE_SIZE=102400
+PROXIES=(nginx portico)
+
+# ------------------------------------------------------------------------------------------------------------
+# Small utilities and process bookkeeping (the same as in run.sh)
+
+log()  { printf '%s\n' "$*"; }
+warn() { printf 'bench: warning: %s\n' "$*" >&2; }
+die()  { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+helper() { "$PYTHON" "$BENCH_DIR/helpers.py" "$@"; }
+
+show_log() {
+    local file=$1
+    if [[ -s $file ]]; then
+        printf -- '----- %s (last 30 lines) -----\n' "$file" >&2
+        tail -n 30 "$file" | sed 's/^/    /' >&2
+        printf -- '-----\n' >&2
+    fi
+}
+
+PIDS=()
+
+# is_running PID: true while PID exists and is not a zombie.
+is_running() {
+    local line state
+    read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+    state=${line##*) }
+    state=${state%% *}
+    [[ $state != Z && $state != X ]]
+}
+
+# start_bg LOGFILE CMD...: CMD in the background, stdout+stderr to LOGFILE; sets STARTED_PID (CMD's own pid:
+# the forked shell execs a simple command, and taskset execs its command).
+start_bg() {
+    local logfile=$1
+    shift
+    "$@" >"$logfile" 2>&1 </dev/null &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+forget_pid() {
+    local kept=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]+"${kept[@]}"}")
+}
+
+# stop_pid PID [SIGNAL]: SIGNAL (default TERM), up to 5 s grace, then SIGKILL; reaps it.
+stop_pid() {
+    local pid=$1 sig=${2:-TERM} i
+    if is_running "$pid"; then
+        kill "-$sig" "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            is_running "$pid" || break
+            sleep 0.1
+        done
+        if is_running "$pid"; then
+            warn "pid $pid did not exit on SIG$sig; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# run_tracked OUTFILE CMD...: runs CMD to completion as a tracked background job (so Ctrl-C interrupts the
+# wait at once and the cleanup trap stops CMD by pid); returns its status.
+run_tracked() {
+    local outfile=$1 pid rc=0
+    shift
+    start_bg "$outfile" "$@"
+    pid=$STARTED_PID
+    wait "$pid" || rc=$?
+    forget_pid "$pid"
+    return "$rc"
+}
+
+WORK=""
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}" || true
+    done
+    if [[ -n $WORK && -d $WORK ]]; then
+        if [[ $BENCH_KEEP == 1 ]]; then
+            log "bench: kept work dir $WORK"
+        else
+            rm -rf "$WORK"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------------------------
+# Preconditions
+
+command -v python3 >/dev/null || die "python3 not found"
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
+command -v curl >/dev/null || die "curl not found"
+command -v gzip >/dev/null || die "gzip not found"
+command -v cmp >/dev/null || die "cmp not found (diffutils)"
+command -v "$WRK_BIN" >/dev/null || die "wrk not found ($WRK_BIN)"
+[[ -x $NGINX_BIN ]] || die "nginx not found at $NGINX_BIN"
+[[ -x $PORTICO_BIN ]] || die "Portico binary not found at $PORTICO_BIN (set PORTICO_BIN)"
+[[ -f $PLUGIN_DIR/portico-compression.so ]] ||
+    die "compression plugin not found at $PLUGIN_DIR/portico-compression.so (set PORTICO_BUILD_DIR)"
+[[ $BENCH_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer (got '$BENCH_SECONDS')"
+[[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got '$BENCH_WARMUP')"
+[[ $BENCH_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive integer (got '$BENCH_CONNS')"
+LEVELS=()
+for l in ${BENCH_LEVELS//,/ }; do
+    [[ $l =~ ^[1-9]$ ]] || die "BENCH_LEVELS: '$l' is not a gzip level 1-9"
+    LEVELS+=("$l")
+done
+((${#LEVELS[@]})) || die "BENCH_LEVELS is empty"
+if [[ $BENCH_PERF == 1 ]]; then
+    command -v "$PERF_BIN" >/dev/null || die "BENCH_PERF=1 but perf not found ($PERF_BIN)"
+fi
+
+# Open files: a few hundred are enough here (64 client + 64 upstream connections per proxy); ask for 4096.
+ulimit -n 4096 2>/dev/null || true
+NOFILE=$(ulimit -n)
+[[ $NOFILE == unlimited ]] && NOFILE=1048576
+
+# CPU pinning, as in run.sh: the proxy under test alone on the first CPU of our affinity set, wrk, the origin
+# and the helpers on the second.
+ncpu=$(nproc 2>/dev/null || echo 1)
+read -r BENCH_PROXY_CPU BENCH_LOAD_CPU < <("$PYTHON" -c \
+    'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
+export BENCH_PROXY_CPU BENCH_LOAD_CPU
+if [[ -z ${BENCH_PIN:-} ]]; then
+    if command -v taskset >/dev/null && ((ncpu >= 2)); then BENCH_PIN=1; else BENCH_PIN=0; fi
+fi
+if [[ $BENCH_PIN == 1 ]]; then
+    command -v taskset >/dev/null || die "BENCH_PIN=1 but taskset is not installed"
+    ((ncpu >= 2)) || die "BENCH_PIN=1 needs at least 2 CPUs"
+    PROXY_PIN=(taskset -c "$BENCH_PROXY_CPU")
+    LOAD_PIN=(taskset -c "$BENCH_LOAD_CPU")
+else
+    PROXY_PIN=()
+    LOAD_PIN=()
+fi
+export BENCH_PIN   # helpers.py wrkrow marks runs "noisy" when other processes used the proxy's CPU
+BENCH_WRK_THREADS="${BENCH_WRK_THREADS:-$([[ $BENCH_PIN == 1 ]] && echo 1 || echo 2)}"
+[[ $BENCH_WRK_THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_THREADS must be a positive integer"
+
+# ------------------------------------------------------------------------------------------------------------
+# Work and output directories, ports
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/portico-bench-gzip.XXXXXX")
+if [[ -z ${BENCH_OUT:-} ]]; then
+    BENCH_OUT=$(mktemp -d "${TMPDIR:-/tmp}/portico-bench-gzip-out.XXXXXX")
+fi
+mkdir -p "$BENCH_OUT/raw"
+BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
+RESULTS_TSV="$BENCH_OUT/results.tsv"
+# run.sh's columns (helpers.py tsvheader, so the rows come from helpers.py wrkrow), then this script's own.
+EXTRA_COLUMNS=$'level\tbody_bytes\tpage_bytes\twire_bytes_per_resp'
+printf '%s\t%s\n' "$(helper tsvheader)" "$EXTRA_COLUMNS" >"$RESULTS_TSV"
+
+read -r ORIGIN_PORT NGINX_PORT PORTICO_PORT < <(helper freeports 3)
+
+CLK_TCK=$(getconf CLK_TCK)
+FINAL_RC=0
+
+# ------------------------------------------------------------------------------------------------------------
+# The page: 100 KiB of HTML (a product table), deterministic. Numbers come from a fixed 64-bit LCG, so the
+# file is byte-identical on every run and every Python 3; it compresses about like real markup does
+# (gzip -1: ~5x, gzip -6: ~6.7x), unlike random bytes (incompressible) or one repeated line (~100x).
+
+make_page() {
+    "$PYTHON" - "$PAGE_SIZE" >"$1" <<'EOF'
+import sys
+size = int(sys.argv[1])
+state = 0x5EED
+def rnd(n):
+    global state
+    state = (state * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+    return (state >> 33) % n
+words = ["alpha", "bravo", "cobalt", "delta", "ember", "falcon", "granite", "harbor", "indigo", "juniper",
+         "kestrel", "lumen", "meadow", "nimbus", "onyx", "prairie", "quartz", "raven", "sierra", "tundra"]
+status = ["in stock", "backordered", "ships in 2-3 days", "discontinued", "pre-order"]
+head = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Catalogue - page 1</title>\n'
+        '<link rel="stylesheet" href="/static/site.css">\n</head>\n<body>\n<main id="catalogue">\n'
+        '<table class="items">\n<thead><tr><th>id</th><th>name</th><th>updated</th><th>price</th><th>stock</th>'
+        '<th>status</th></tr></thead>\n<tbody>\n')
+foot = '</tbody>\n</table>\n</main>\n</body>\n</html>\n'
+rows, total, i = [], len(head) + len(foot), 0
+while total < size:
+    i += 1
+    item = 10000 + rnd(90000)
+    name = f"{words[rnd(20)].capitalize()} {words[rnd(20)]} {rnd(1000)}"
+    row = (f'<tr class="{"odd" if i % 2 else "even"}" data-id="{item}"><td>{item}</td>'
+           f'<td><a href="/items/{item}?ref=list&amp;page=1">{name}</a></td>'
+           f'<td><time datetime="2024-{1 + rnd(12):02d}-{1 + rnd(28):02d}T{rnd(24):02d}:{rnd(60):02d}:{rnd(60):02d}Z">'
+           f'{1 + rnd(28)} days ago</time></td><td class="num">{rnd(5000)}.{rnd(100):02d}</td>'
+           f'<td class="num">{rnd(500)}</td><td>{status[rnd(5)]}</td></tr>\n')
+    rows.append(row)
+    total += len(row)
+sys.stdout.write(head + "".join(rows)[:size - len(head) - len(foot)] + foot)
+EOF
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Origin: nginx serving the page as text/html, uncompressed, with keep-alive
+
+start_origin() {
+    local dir="$WORK/origin"
+    mkdir -p "$dir/www" "$dir/tmp"
+    make_page "$dir/www/$PAGE"
+    PAGE_FILE="$dir/www/$PAGE"
+    [[ $(stat -c %s "$PAGE_FILE") == "$PAGE_SIZE" ]] || die "generated page is not $PAGE_SIZE bytes"
+    cat >"$dir/nginx.conf" <<EOF
+# Origin server for the compression benchmark (generated by bench/compression.sh). It never compresses.
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    open_file_cache max=16 inactive=600s;
+    gzip off;
+    types { text/html html; }
+    default_type application/octet-stream;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
+        root $dir/www;
+    }
+}
+EOF
+    if ! "$NGINX_BIN" -t -q -p "$dir" -e stderr -c "$dir/nginx.conf" >"$dir/check.log" 2>&1; then
+        show_log "$dir/check.log"
+        die "origin nginx configuration rejected"
+    fi
+    start_bg "$dir/nginx.log" "${LOAD_PIN[@]}" "$NGINX_BIN" -p "$dir" -e stderr -c "$dir/nginx.conf"
+    ORIGIN_PID=$STARTED_PID
+    if ! helper waitport "$ORIGIN_PORT" 15 "$ORIGIN_PID"; then
+        show_log "$dir/nginx.log"
+        die "origin nginx did not start"
+    fi
+    local got
+    got=$(curl -sS -o /dev/null -H 'Accept-Encoding: gzip' -w '%{http_code} %{size_download} %{content_type}' \
+        --max-time 5 "http://127.0.0.1:$ORIGIN_PORT/$PAGE" 2>&1) || true
+    [[ $got == "200 $PAGE_SIZE text/html" ]] || { show_log "$dir/nginx.log"; die "origin check failed: $got"; }
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Proxies. write_config_X DIR LEVEL creates the configuration for gzip level LEVEL.
+
+write_config_nginx() {
+    local dir=$1 level=$2
+    mkdir -p "$dir/tmp"
+    cat >"$dir/nginx.conf" <<EOF
+# nginx as a compressing reverse proxy, one worker, gzip level $level (generated by bench/compression.sh).
+# The proxy settings are bench/run.sh's; the gzip ones mirror Portico's compression filter: same level, same
+# minimum length, zlib's defaults for window (gzip_window 32k = windowBits 15) and memLevel (gzip_hash 8 = 8),
+# and Vary: Accept-Encoding as Portico adds it. text/html is always in gzip_types (listing it again only draws
+# a "duplicate MIME type" warning). gzip_proxied concerns requests that arrive through another proxy (with a
+# Via header); wrk sends none, so it changes nothing here, and "any" makes sure of it.
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    gzip on;
+    gzip_comp_level $level;
+    gzip_types text/plain text/css application/json application/javascript text/xml application/xml;
+    gzip_min_length 256;
+    gzip_proxied any;
+    gzip_vary on;
+    upstream origin {
+        server 127.0.0.1:$ORIGIN_PORT;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+    PROXY_CHECK=("$NGINX_BIN" -t -q -p "$dir" -e stderr -c "$dir/nginx.conf")
+    PROXY_CMD=("$NGINX_BIN" -p "$dir" -e stderr -c "$dir/nginx.conf")
+    PROXY_PORT=$NGINX_PORT
+}
+
+write_config_portico() {
+    local dir=$1 level=$2
+    mkdir -p "$dir/conf"
+    cat >"$dir/conf/portico.toml" <<EOF
+# Portico, one worker, compression filter with gzip level $level (generated by bench/compression.sh).
+[server]
+workers = 1
+access_log = { path = "off" }
+error_log = { path = "stderr", level = "warning" }
+plugin_dirs = ["$PLUGIN_DIR"]
+
+[limits]
+max_connections = 0
+
+[listener.bench]
+bind = "127.0.0.1:$PORTICO_PORT"
+
+[upstream.origin]
+endpoints = ["127.0.0.1:$ORIGIN_PORT"]
+keepalive = 64
+
+[[route]]
+match = { prefix = "/" }
+upstream = "origin"
+filters = [ { use = "compression", codings = ["gzip"], gzip_level = $level } ]
+EOF
+    PROXY_CHECK=()
+    PROXY_CMD=("$PORTICO_BIN" -c "$dir/conf")
+    PROXY_PORT=$PORTICO_PORT
+}
+
+# verify NAME LEVEL: the page comes through the proxy gzip-encoded and decodes to the origin's bytes.
+# Sets BODY_BYTES (the compressed body: curl without --compressed, after de-chunking). Returns 1 on a mismatch.
+verify() {
+    local name=$1 level=$2 dir="$WORK/$name.$level" url="http://127.0.0.1:$PROXY_PORT/$PAGE" got
+    local hdr="$BENCH_OUT/raw/headers.l$level.$name.txt"
+    got=$(curl -sS --max-time 5 -H 'Accept-Encoding: gzip' -D "$hdr" -o "$dir/body.gz" \
+        -w '%{http_code} %{size_download}' "$url" 2>&1) || true
+    if [[ $got != "200 "* ]]; then
+        warn "$name: GET /$PAGE with Accept-Encoding: gzip gave '$got'"
+        return 1
+    fi
+    BODY_BYTES=${got#200 }
+    if ! grep -qi '^content-encoding:[[:space:]]*gzip[[:space:]]*$' "$hdr"; then
+        sed 's/^/    /' "$hdr" >&2
+        warn "$name: the response has no Content-Encoding: gzip"
+        return 1
+    fi
+    if ! gzip -dc <"$dir/body.gz" | cmp -s - "$PAGE_FILE"; then
+        warn "$name: the gzip body does not decode (gzip -dc) to the origin's page"
+        return 1
+    fi
+    got=$(curl -sS --max-time 5 --compressed -o "$dir/decoded" -w '%{http_code}' "$url" 2>&1) || true
+    if [[ $got != 200 ]] || ! cmp -s "$dir/decoded" "$PAGE_FILE"; then
+        warn "$name: curl --compressed gave '$got' and a body different from the origin's page"
+        return 1
+    fi
+    # For reference in the log line: GNU gzip's own deflate at the same level (not zlib; close, not equal).
+    gzip "-$level" -nc <"$PAGE_FILE" >"$dir/ref.gz"
+    REF_BYTES=$(stat -c %s "$dir/ref.gz")
+}
+
+# start_proxy NAME LEVEL: writes the config, starts the proxy (pinned), waits for its port, verifies it.
+start_proxy() {
+    local name=$1 level=$2 dir="$WORK/$1.$2"
+    mkdir -p "$dir"
+    PROXY_PID=""
+    "write_config_$name" "$dir" "$level"
+    PROXY_LOG="$dir/$name.log"
+    if ((${#PROXY_CHECK[@]})) && ! "${PROXY_CHECK[@]}" >"$dir/check.log" 2>&1; then
+        show_log "$dir/check.log"
+        warn "$name: configuration rejected"
+        return 1
+    fi
+    start_bg "$PROXY_LOG" "${PROXY_PIN[@]}" "${PROXY_CMD[@]}"
+    PROXY_PID=$STARTED_PID
+    if ! helper waitport "$PROXY_PORT" 15 "$PROXY_PID"; then
+        show_log "$PROXY_LOG"
+        warn "$name: did not start listening on 127.0.0.1:$PROXY_PORT"
+        return 1
+    fi
+    if ! verify "$name" "$level"; then
+        show_log "$PROXY_LOG"
+        return 1
+    fi
+    log "  $name: pid $PROXY_PID on 127.0.0.1:$PROXY_PORT; verified: Content-Encoding: gzip, $BODY_BYTES body" \
+        "bytes, decodes to the page (for reference, gzip(1) -$level of the page: $REF_BYTES bytes)"
+}
+
+# run_wrk NAME LEVEL: warm-up, then the measured run with the proxy's CPU time read just before and after.
+# Appends one row to results.tsv. Returns 1 if the proxy died.
+run_wrk() {
+    local name=$1 level=$2 test="gzip_l$2"
+    local raw="$BENCH_OUT/raw/$test.$name.txt" url="http://127.0.0.1:$PROXY_PORT/$PAGE"
+    local wrk=(timeout -k 5 "$((BENCH_SECONDS + BENCH_WARMUP + 30))"
+        "${LOAD_PIN[@]}" "$WRK_BIN" -t "$BENCH_WRK_THREADS" -c "$BENCH_CONNS" -H "Accept-Encoding: gzip")
+    if ((BENCH_WARMUP > 0)); then
+        run_tracked "$BENCH_OUT/raw/$test.$name.warmup.txt" "${wrk[@]}" -d "${BENCH_WARMUP}s" "$url" || true
+    fi
+    local snap0 snap1 t0 t1 wall perf_pid=""
+    snap0=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
+    if [[ $BENCH_PERF == 1 ]]; then
+        # Sampling stops with the sleep (at most the measured duration); timeout bounds perf itself.
+        start_bg "$BENCH_OUT/raw/perf.$test.$name.log" "${LOAD_PIN[@]}" timeout -k 5 "$((BENCH_SECONDS + 30))" \
+            "$PERF_BIN" record -F 999 -g -p "$PROXY_PID" -o "$BENCH_OUT/raw/perf.$test.$name.data" \
+            -- sleep "$BENCH_SECONDS"
+        perf_pid=$STARTED_PID
+    fi
+    t0=$EPOCHREALTIME
+    run_tracked "$raw" "${wrk[@]}" -d "${BENCH_SECONDS}s" --latency -s "$BENCH_DIR/report.lua" "$url" || true
+    t1=$EPOCHREALTIME
+    snap1=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
+    wall=$("$PYTHON" -c "print($t1 - $t0)")
+    if [[ -n $perf_pid ]]; then
+        wait "$perf_pid" 2>/dev/null || true
+        forget_pid "$perf_pid"
+        run_tracked "$BENCH_OUT/raw/perf.$test.$name.txt" timeout -k 5 120 "$PERF_BIN" report --stdio \
+            --no-children --sort dso,sym -i "$BENCH_OUT/raw/perf.$test.$name.data" || true
+    fi
+    local row wire="-" res
+    row=$(helper wrkrow "$test" "$name" "$raw" "$snap0" "$snap1" "$wall" "$CLK_TCK") || true
+    [[ -n $row ]] || row=$(helper row "$test" "$name" no-wrk-result)
+    # Bytes wrk read per response: status line, headers, chunk framing and the compressed body.
+    res=$(grep '^BENCH_RESULT ' "$raw" || true)
+    if [[ $res =~ \"requests\":([0-9]+).*\"bytes\":([0-9]+) ]] && ((BASH_REMATCH[1] > 0)); then
+        wire=$((BASH_REMATCH[2] / BASH_REMATCH[1]))
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$level" "$BODY_BYTES" "$PAGE_SIZE" "$wire" >>"$RESULTS_TSV"
+    awk -F'\t' -v p="$name" '{
+        printf "  %-8s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req (%s%%)  busy P/L %s/%s%%  %s B/resp  %s %s\n",
+               p, $4, $5, $7, $9, $10, $20, $21, $26, $3, ($18 == "-" ? "" : $18) }' <<<"$row"$'\t'"$level"$'\t'"$BODY_BYTES"$'\t'"$PAGE_SIZE"$'\t'"$wire"
+    if [[ $row != *$'\tok\t'* ]] && ! grep -q '^BENCH_RESULT' "$raw"; then
+        sed 's/^/    wrk: /' "$raw" | tail -n 5 >&2
+    fi
+    if ! is_running "$PROXY_PID"; then
+        show_log "$PROXY_LOG"
+        warn "$name died during the level $level run"
+        return 1
+    fi
+    # nginx logs (at warn) when it buffers an upstream response to a temporary file; say so, it costs CPU.
+    if grep -q 'buffered to a temporary file' "$PROXY_LOG" 2>/dev/null; then
+        warn "$name: some upstream responses were buffered to temporary files (see $PROXY_LOG)"
+    fi
+}
+
+# ------------------------------------------------------------------------------------------------------------
+# Main
+
+nginx_version=$("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //') || true
+wrk_version=$("$WRK_BIN" -v 2>&1 | awk 'NR==1 {print $2}') || true
+portico_version=$(timeout 5 "$PORTICO_BIN" --version 2>&1 | sed -n 1p) || portico_version="(unknown)"
+zlib_nginx=$(ldd "$NGINX_BIN" 2>/dev/null | awk '/libz\.so/ {print $3}') || true
+zlib_portico=$(ldd "$PLUGIN_DIR/portico-compression.so" 2>/dev/null | awk '/libz\.so/ {print $3}') || true
+
+perf_note=""
+[[ $BENCH_PERF == 1 ]] && perf_note="; perf record ON (numbers perturbed by sampling)"
+{
+log "Portico compression benchmark: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $ncpu CPUs"
+log "  nginx $nginx_version | wrk $wrk_version | portico: $PORTICO_BIN $portico_version"
+log "  plugin: $PLUGIN_DIR/portico-compression.so"
+log "  zlib: nginx ${zlib_nginx:-?} | plugin ${zlib_portico:-?}"
+log "  gzip levels: ${LEVELS[*]}; $BENCH_SECONDS s per run after ${BENCH_WARMUP} s warm-up; wrk -t$BENCH_WRK_THREADS" \
+    "-c$BENCH_CONNS, keep-alive, Accept-Encoding: gzip; pinning:" \
+    "$([[ $BENCH_PIN == 1 ]] && echo "proxy CPU $BENCH_PROXY_CPU, wrk+origin CPU $BENCH_LOAD_CPU" || echo off)$perf_note"
+log "  output: $BENCH_OUT"
+} | tee "$BENCH_OUT/summary.txt"
+read -r load1 _ </proc/loadavg
+if "$PYTHON" -c "import sys; sys.exit(0 if float('$load1') > 0.8 else 1)"; then
+    warn "load average is $load1 before starting: other processes are using the CPUs; expect noisy results"
+fi
+
+start_origin
+log "origin: nginx on 127.0.0.1:$ORIGIN_PORT (pid $ORIGIN_PID), /$PAGE: $PAGE_SIZE bytes of text/html," \
+    "sha256 $(sha256sum "$PAGE_FILE" | cut -c1-16)…"
+
+for level in "${LEVELS[@]}"; do
+    log ""
+    log "gzip level $level"
+    for proxy in "${PROXIES[@]}"; do
+        BODY_BYTES="-"
+        if ! start_proxy "$proxy" "$level"; then
+            warn "$proxy: failed to start or to compress correctly at level $level; no numbers for it"
+            [[ -n $PROXY_PID ]] && stop_pid "$PROXY_PID"
+            helper row "gzip_l$level" "$proxy" failed "did not start or verify" |
+                sed "s/\$/\t$level\t-\t$PAGE_SIZE\t-/" >>"$RESULTS_TSV"
+            FINAL_RC=1
+            continue
+        fi
+        run_wrk "$proxy" "$level" || FINAL_RC=1
+        stop_pid "$PROXY_PID"
+        PROXY_PID=""
+    done
+done
+
+stop_pid "$ORIGIN_PID"
+
+# ------------------------------------------------------------------------------------------------------------
+# Tables: one per level, with the Portico/nginx ratios.
+
+"$PYTHON" - "$RESULTS_TSV" <<'EOF' | tee -a "$BENCH_OUT/summary.txt"
+import sys
+
+rows = []
+with open(sys.argv[1]) as f:
+    header = f.readline().rstrip("\n").split("\t")
+    for line in f:
+        if line.strip():
+            rows.append(dict(zip(header, line.rstrip("\n").split("\t"))))
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+def fmt(v, digits=1):
+    v = num(v)
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1000 or digits == 0 else f"{v:.{digits}f}"
+
+def ratio(a, b):
+    a, b = num(a), num(b)
+    return f"{a / b:.2f}" if a is not None and b else "n/a"
+
+print()
+print("Results (ratios Portico/nginx: > 1 is better for Portico in req/s, worse in CPU/req, p99 and bytes)")
+levels = []
+for r in rows:
+    if r["level"] not in levels:
+        levels.append(r["level"])
+cols = ["proxy", "req/s", "p50 ms", "p99 ms", "CPU us/req", "proxy CPU%", "busy P/L %", "body bytes",
+        "ratio", "wire B/resp", "errors", "status"]
+line = "{:<8} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>6} {:>11} {:>6}  {}"
+for level in levels:
+    by = {r["proxy"]: r for r in rows if r["level"] == level}
+    page = next((r["page_bytes"] for r in by.values()), "-")
+    print()
+    print(f"== gzip level {level}: {fmt(page, 0)}-byte text/html page, keep-alive")
+    print(line.format(*cols))
+    for p in ("nginx", "portico"):
+        if p not in by:
+            continue
+        d = by[p]
+        busy = "-"
+        if num(d.get("proxy_core_busy_pct")) is not None and num(d.get("load_core_busy_pct")) is not None:
+            busy = f"{num(d['proxy_core_busy_pct']):.0f}/{num(d['load_core_busy_pct']):.0f}"
+        cr = f"{num(page) / num(d['body_bytes']):.2f}x" if num(d.get("body_bytes")) and num(page) else "-"
+        print(line.format(p, fmt(d["rps"], 0), fmt(d["p50_ms"], 2), fmt(d["p99_ms"], 2),
+                          fmt(d["cpu_us_per_req"], 1), fmt(d["cpu_pct"], 0), busy, fmt(d["body_bytes"], 0),
+                          cr, fmt(d["wire_bytes_per_resp"], 0), fmt(d["errors"], 0),
+                          d["status"] + (f" ({d['note']})" if d.get("note") not in (None, "", "-") else "")))
+    n, q = by.get("nginx", {}), by.get("portico", {})
+    print("  Portico/nginx: " + ", ".join(f"{label} {ratio(q.get(k), n.get(k))}" for k, label in (
+        ("rps", "req/s"), ("cpu_us_per_req", "CPU/req"), ("p99_ms", "p99"), ("body_bytes", "body bytes"),
+        ("wire_bytes_per_resp", "wire bytes"))))
+noisy = [f"level {r['level']}/{r['proxy']}" for r in rows if r["status"] == "noisy"]
+if noisy:
+    print()
+    print("noisy: other processes used more than 10% of the proxy's CPU during " + ", ".join(noisy) +
+          " (proxy_core_other_pct in results.tsv); rerun on a quiet machine.")
+EOF
+log ""
+log "results: $BENCH_OUT/results.tsv  $BENCH_OUT/summary.txt  (wrk reports and response headers in $BENCH_OUT/raw/)"
+exit "$FINAL_RC"
