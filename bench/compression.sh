@@ -206,7 +206,7 @@ mkdir -p "$BENCH_OUT/raw"
 BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
 RESULTS_TSV="$BENCH_OUT/results.tsv"
 # run.sh's columns (helpers.py tsvheader, so the rows come from helpers.py wrkrow), then this script's own.
-EXTRA_COLUMNS=$'level\tbody_bytes\tpage_bytes\twire_bytes_per_resp'
+EXTRA_COLUMNS=$'level\tbody_bytes\tpage_bytes\twire_bytes_per_resp\tminflt_per_req'
 printf '%s\t%s\n' "$(helper tsvheader)" "$EXTRA_COLUMNS" >"$RESULTS_TSV"
 
 read -r ORIGIN_PORT NGINX_PORT PORTICO_PORT < <(helper freeports 3)
@@ -451,6 +451,15 @@ start_proxy() {
         "bytes, decodes to the page (for reference, gzip(1) -$level of the page: $REF_BYTES bytes)"
 }
 
+# minflt PID: minor page faults of the process (all its threads), field 10 of /proc/PID/stat.
+minflt() {
+    local line
+    read -r line 2>/dev/null <"/proc/$1/stat" || { echo 0; return; }
+    line=${line##*) }
+    read -r _ _ _ _ _ _ _ f _ <<<"$line"   # state ppid pgrp session tty tpgid flags minflt
+    echo "${f:-0}"
+}
+
 # run_wrk NAME LEVEL: warm-up, then the measured run with the proxy's CPU time read just before and after.
 # Appends one row to results.tsv. Returns 1 if the proxy died.
 run_wrk() {
@@ -461,7 +470,8 @@ run_wrk() {
     if ((BENCH_WARMUP > 0)); then
         run_tracked "$BENCH_OUT/raw/$test.$name.warmup.txt" "${wrk[@]}" -d "${BENCH_WARMUP}s" "$url" || true
     fi
-    local snap0 snap1 t0 t1 wall perf_pid=""
+    local snap0 snap1 t0 t1 wall perf_pid="" flt0 flt1
+    flt0=$(minflt "$PROXY_PID")
     snap0=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
     if [[ $BENCH_PERF == 1 ]]; then
         # Sampling stops with the sleep (at most the measured duration); timeout bounds perf itself.
@@ -474,6 +484,7 @@ run_wrk() {
     run_tracked "$raw" "${wrk[@]}" -d "${BENCH_SECONDS}s" --latency -s "$BENCH_DIR/report.lua" "$url" || true
     t1=$EPOCHREALTIME
     snap1=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
+    flt1=$(minflt "$PROXY_PID")
     wall=$("$PYTHON" -c "print($t1 - $t0)")
     if [[ -n $perf_pid ]]; then
         wait "$perf_pid" 2>/dev/null || true
@@ -481,18 +492,22 @@ run_wrk() {
         run_tracked "$BENCH_OUT/raw/perf.$test.$name.txt" timeout -k 5 120 "$PERF_BIN" report --stdio \
             --no-children --sort dso,sym -i "$BENCH_OUT/raw/perf.$test.$name.data" || true
     fi
-    local row wire="-" res
+    local row wire="-" flt="-" res
     row=$(helper wrkrow "$test" "$name" "$raw" "$snap0" "$snap1" "$wall" "$CLK_TCK") || true
     [[ -n $row ]] || row=$(helper row "$test" "$name" no-wrk-result)
     # Bytes wrk read per response: status line, headers, chunk framing and the compressed body.
     res=$(grep '^BENCH_RESULT ' "$raw" || true)
     if [[ $res =~ \"requests\":([0-9]+).*\"bytes\":([0-9]+) ]] && ((BASH_REMATCH[1] > 0)); then
         wire=$((BASH_REMATCH[2] / BASH_REMATCH[1]))
+        # Page faults per request: about 0 for a proxy that reuses its memory; tens when memory freed after
+        # each response goes back to the kernel (heap trimming) and is faulted in again by the next one.
+        flt=$(awk -v a="$flt0" -v b="$flt1" -v n="${BASH_REMATCH[1]}" 'BEGIN { printf "%.2f", (b - a) / n }')
     fi
-    printf '%s\t%s\t%s\t%s\t%s\n' "$row" "$level" "$BODY_BYTES" "$PAGE_SIZE" "$wire" >>"$RESULTS_TSV"
+    row+=$'\t'"$level"$'\t'"$BODY_BYTES"$'\t'"$PAGE_SIZE"$'\t'"$wire"$'\t'"$flt"
+    printf '%s\n' "$row" >>"$RESULTS_TSV"
     awk -F'\t' -v p="$name" '{
-        printf "  %-8s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req (%s%%)  busy P/L %s/%s%%  %s B/resp  %s %s\n",
-               p, $4, $5, $7, $9, $10, $20, $21, $26, $3, ($18 == "-" ? "" : $18) }' <<<"$row"$'\t'"$level"$'\t'"$BODY_BYTES"$'\t'"$PAGE_SIZE"$'\t'"$wire"
+        printf "  %-8s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req (%s%%)  busy P/L %s/%s%%  %s B/resp  %s faults/req  %s %s\n",
+               p, $4, $5, $7, $9, $10, $20, $21, $26, $27, $3, ($18 == "-" ? "" : $18) }' <<<"$row"
     if [[ $row != *$'\tok\t'* ]] && ! grep -q '^BENCH_RESULT' "$raw"; then
         sed 's/^/    wrk: /' "$raw" | tail -n 5 >&2
     fi
@@ -546,7 +561,7 @@ for level in "${LEVELS[@]}"; do
             warn "$proxy: failed to start or to compress correctly at level $level; no numbers for it"
             [[ -n $PROXY_PID ]] && stop_pid "$PROXY_PID"
             helper row "gzip_l$level" "$proxy" failed "did not start or verify" |
-                sed "s/\$/\t$level\t-\t$PAGE_SIZE\t-/" >>"$RESULTS_TSV"
+                sed "s/\$/\t$level\t-\t$PAGE_SIZE\t-\t-/" >>"$RESULTS_TSV"
             FINAL_RC=1
             continue
         fi
@@ -594,8 +609,8 @@ for r in rows:
     if r["level"] not in levels:
         levels.append(r["level"])
 cols = ["proxy", "req/s", "p50 ms", "p99 ms", "CPU us/req", "proxy CPU%", "busy P/L %", "body bytes",
-        "ratio", "wire B/resp", "errors", "status"]
-line = "{:<8} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>6} {:>11} {:>6}  {}"
+        "ratio", "wire B/resp", "faults/req", "errors", "status"]
+line = "{:<8} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>6} {:>11} {:>10} {:>6}  {}"
 for level in levels:
     by = {r["proxy"]: r for r in rows if r["level"] == level}
     page = next((r["page_bytes"] for r in by.values()), "-")
@@ -612,7 +627,8 @@ for level in levels:
         cr = f"{num(page) / num(d['body_bytes']):.2f}x" if num(d.get("body_bytes")) and num(page) else "-"
         print(line.format(p, fmt(d["rps"], 0), fmt(d["p50_ms"], 2), fmt(d["p99_ms"], 2),
                           fmt(d["cpu_us_per_req"], 1), fmt(d["cpu_pct"], 0), busy, fmt(d["body_bytes"], 0),
-                          cr, fmt(d["wire_bytes_per_resp"], 0), fmt(d["errors"], 0),
+                          cr, fmt(d["wire_bytes_per_resp"], 0), fmt(d.get("minflt_per_req"), 1),
+                          fmt(d["errors"], 0),
                           d["status"] + (f" ({d['note']})" if d.get("note") not in (None, "", "-") else "")))
     n, q = by.get("nginx", {}), by.get("portico", {})
     print("  Portico/nginx: " + ", ".join(f"{label} {ratio(q.get(k), n.get(k))}" for k, label in (

@@ -57,6 +57,9 @@ struct ResponseHead {
     BodyKind body = BodyKind::None;
     uint64_t content_length = 0;
     bool keep_alive = true;  // the upstream connection may be reused after this response
+    // Transfer-Encoding names a coding other than chunked ("gzip, chunked"): framing is still known, but a proxy
+    // that re-frames the body would drop that coding, so the session refuses such a response (as nginx does).
+    bool other_transfer_coding = false;
     size_t head_size = 0;
 };
 

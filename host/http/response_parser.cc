@@ -98,6 +98,7 @@ ParseStatus ResponseParser::parse(const char* data, size_t len, Method request_m
 
     out.headers.clear();
     out.content_length = 0;
+    out.other_transfer_coding = false;
     FieldFacts facts;
     const char* last = data + end - 2;  // the CR of the empty line
     while (p < last) {
@@ -140,6 +141,7 @@ ParseStatus ResponseParser::parse(const char* data, size_t len, Method request_m
         if (facts.coding_count == 0) return fail("empty Transfer-Encoding");
         if (facts.chunked_count > 1) return fail("chunked applied more than once");
         out.body = facts.final_chunked ? BodyKind::Chunked : BodyKind::UntilClose;  // rule 4
+        out.other_transfer_coding = facts.coding_count > facts.chunked_count;
     } else if (facts.has_content_length) {
         out.body = out.content_length == 0 ? BodyKind::None : BodyKind::ContentLength;  // rule 6
     } else {

@@ -178,12 +178,13 @@ bool list_plugin_files(const std::string& dir, std::vector<std::string>& out, st
             continue;
         }
         struct stat info {};
-        std::string path = dir + "/" + name;
+        std::string path = dir + "/" + name;  // only for stat: "a//b" is fine there
         if (::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) names.push_back(name);
     }
     ::closedir(handle);
     std::sort(names.begin(), names.end());
-    for (const std::string& name : names) out.push_back(dir + "/" + name);
+    std::string prefix = !dir.empty() && dir.back() == '/' ? dir : dir + "/";
+    for (const std::string& name : names) out.push_back(prefix + name);
     return true;
 }
 

@@ -110,12 +110,13 @@ void write_upstream_request(const http::RequestHead& request, const RequestForwa
     const config::Server& server = *forwarding.server;
     ConnectionTokens connection_tokens(request.headers);
     out.append(request.method_token).append(" ").append(request.target).append(" HTTP/1.1\r\n");
-    if (request.host.empty()) append_field(out, "Host", forwarding.fallback_host);
+    // One Host, first: the request's (from its Host field or its absolute-form target), or our fallback.
+    append_field(out, "Host", request.host.empty() ? forwarding.fallback_host : request.host);
 
     bool has_request_id = false;
     for (const auto& header : request.headers) {
         std::string_view name = header.name;
-        if (is_hop_by_hop(name) || connection_tokens.contains(name)) continue;
+        if (is_hop_by_hop(name) || connection_tokens.contains(name) || equals_ignore_case(name, "host")) continue;
         // Ours replace X-Forwarded-Proto/-Host; X-Forwarded-For and Via are extended below; Expect:
         // 100-continue is answered by the proxy itself.
         if (equals_ignore_case(name, "x-forwarded-for") || equals_ignore_case(name, "x-forwarded-proto") ||

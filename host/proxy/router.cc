@@ -44,6 +44,28 @@ std::string_view target_path(std::string_view target) {
     return end == std::string_view::npos ? target : target.substr(0, end);
 }
 
+bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& rest) {
+    size_t scheme_end = target.find("://");
+    if (target.empty() || target[0] == '/' || scheme_end == std::string_view::npos) return false;
+    std::string_view scheme = target.substr(0, scheme_end);
+    if (!http::equals_ignore_case(scheme, "http") && !http::equals_ignore_case(scheme, "https")) return false;
+    std::string_view after = target.substr(scheme_end + 3);
+    size_t end = after.find_first_of("/?#");
+    authority = after.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : after.substr(end);
+    return true;
+}
+
+bool valid_authority(std::string_view authority) {
+    if (authority.empty()) return false;
+    for (char c : authority) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  std::string_view("-._~!$&'()*+,;=:[]%").find(c) != std::string_view::npos;
+        if (!ok) return false;
+    }
+    return true;
+}
+
 std::string_view normalize_host(std::string_view host, char* out, size_t out_size) {
     // Strip ":port", but not inside an IPv6 literal "[::1]:8080".
     size_t end = host.size();

@@ -22,6 +22,14 @@ private:
 // The path of an origin-form or absolute-form request-target, without the query ("/a/b?x" -> "/a/b").
 std::string_view target_path(std::string_view target);
 
+// absolute-form "http://example.com:8080/p?q" (RFC 9112 3.2.2): true, with `authority` ("example.com:8080") and
+// `rest` ("/p?q"; "" when the target has neither path nor query). False for origin, authority and asterisk forms.
+bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& rest);
+
+// Whether an authority from an absolute-form target is one we forward: reg-name or IP literal, optional port,
+// no userinfo (RFC 9110 4.2.4 deprecates it; an "@" there is a classic way to confuse parsers).
+bool valid_authority(std::string_view authority);
+
 // "Example.COM:8080" -> "example.com" written into `out` (at most out_size bytes; longer hosts never match).
 std::string_view normalize_host(std::string_view host, char* out, size_t out_size);
 

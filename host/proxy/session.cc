@@ -251,7 +251,24 @@ bool Session::reject_request(int status, const char* why) {
 
 void Session::begin_request() {
     const config::Config& config = worker_.config();
-    const http::RequestHead& request = worker_.request_scratch();
+    http::RequestHead& request = worker_.request_scratch();
+    // An absolute-form target names the authority; the Host field is then ignored (RFC 9112 3.2.2). Routing,
+    // the upstream's Host and X-Forwarded-Host all follow the target, so proxy and origin agree on the host.
+    std::string_view authority, rest;
+    if (http::Method::Connect != request.method && split_absolute_form(request.target, authority, rest)) {
+        if (!valid_authority(authority)) {
+            reject_request(400, "invalid authority in an absolute-form target");
+            return;
+        }
+        request.host = authority;
+        if (rest.empty() || rest[0] == '#') {
+            rest = "/";
+        } else if (rest[0] == '?') {
+            origin_form_.assign("/").append(rest);
+            rest = origin_form_;
+        }
+        request.target = rest;
+    }
     first_request_ = false;
     logged_ = false;
     request_start_ms_ = worker_.loop().now_ms();
@@ -476,6 +493,12 @@ bool Session::parse_response_head() {
     }
 
     int code = response.status;
+    if (response.other_transfer_coding && response.body != http::BodyKind::None) {
+        worker_.log().warning("upstream " + pool_->upstream().name +
+                              ": transfer coding other than chunked (the body could not be re-framed)");
+        respond_error(502, true);
+        return true;
+    }
     if (code == 101) {
         if (!upgrade_requested_) {
             worker_.log().warning("upstream " + pool_->upstream().name + ": 101 to a request that asked for none");

@@ -215,6 +215,7 @@ private:
     std::string log_fields_;
     std::string client_ip_;
     std::string host_;  // the client's Host, for rewriting Location
+    std::string origin_form_;  // "/?q" made from an absolute-form target "http://h?q"
 };
 
 }  // namespace portico::proxy

@@ -147,6 +147,17 @@ class BackendFailuresTest(PorticoCase):
         response = client.request("GET", "/")
         self.assertEqual(response.status, 502, response)
 
+    def test_backend_transfer_coding_other_than_chunked_is_502(self):
+        # Re-framing would drop the gzip coding and hand the client compressed bytes it cannot know about.
+        for coding in (b"gzip, chunked", b"gzip"):
+            with self.subTest(coding=coding):
+                origin = self.start_origin(raw_handler(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: " + coding + b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                    keep_alive=False))
+                proxy = self.start_portico(upstreams={"app": [origin]})
+                response = self.client(proxy).request("GET", "/")
+                self.assertEqual(response.status, 502, response)
+
     def test_backend_that_never_accepts_is_504_not_a_hang(self):
         silent = SilentListener()
         self.addCleanup(silent.stop)

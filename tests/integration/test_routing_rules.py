@@ -53,6 +53,32 @@ class RoutingTest(PorticoCase):
         self.assertEqual(self._route("badexample.com"), "b")
         self.assertEqual(self._route("a.example.com.evil.org"), "b")
 
+    def test_absolute_form_target_routes_by_its_authority_not_host(self):
+        # RFC 9112 3.2.2: the Host field is ignored for an absolute-form target; routing by Host while the origin
+        # follows the target would let a client reach a route it did not match.
+        self._setup([{"match": {"host": "public.example"}, "upstream": "a"},
+                     {"match": {"host": "internal.example"}, "upstream": "b"}])
+        response = self.conn.request("GET", "http://internal.example/admin?x=1", host="public.example")
+        self.assertEqual(response.header("x-origin"), "b", response)
+        (seen,) = self.origins["b"].wait_for_requests(1)
+        self.assertEqual(seen.target, "/admin?x=1")
+        self.assertEqual(seen.headers_named("host"), ["internal.example"])
+        self.assertEqual(seen.header("x-forwarded-host"), "internal.example")
+        self.assertEqual(self.origins["a"].complete_requests(), [])
+
+    def test_absolute_form_without_path_becomes_slash(self):
+        self._setup([{"match": {"host": "x.example", "path": "/"}, "upstream": "a"}])
+        response = self.conn.request("GET", "HTTP://X.example:8080", host="other")
+        self.assertEqual(response.header("x-origin"), "a", response)
+        (seen,) = self.origins["a"].wait_for_requests(1)
+        self.assertEqual(seen.target, "/")
+
+    def test_absolute_form_with_userinfo_is_400(self):
+        self._setup([{"match": {"prefix": "/"}, "upstream": "a"}])
+        response = self.conn.request("GET", "http://user@internal.example/", host="public.example")
+        self.assertEqual(response.status, 400, response)
+        self.assertEqual(self.origins["a"].complete_requests(), [])
+
     def test_routes_by_exact_path(self):
         self._setup([{"match": {"path": "/exact"}, "upstream": "a"},
                      {"match": {"prefix": "/"}, "upstream": "b"}])

@@ -200,6 +200,8 @@ TEST_CASE("response: framing per RFC 9112 6.3") {
             response("HTTP/1.1 200 OK", "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"));
         CHECK(head.body == BodyKind::Chunked);
         CHECK(head.keep_alive);
+        CHECK(head.other_transfer_coding);
+        CHECK_FALSE(expect_complete(response("HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n")).other_transfer_coding);
     }
     SUBCASE("another final coding: until close") {
         for (const char* value : {"gzip", "chunked, gzip", "identity", "chunked;x=1"}) {
