@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
 #include "http/status.h"
 
@@ -175,8 +177,10 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
     out.append("\r\n");
 
     bool has_request_id = false;
+    bool has_date = false;
     for (const auto& header : response.headers) {
         std::string_view name = header.name;
+        if (equals_ignore_case(name, "date")) has_date = true;
         // A response to HEAD or a 304 keeps the Content-Length the origin sent: it describes the entity.
         bool keep_length = forwarding.framing == ClientFraming::None && equals_ignore_case(name, "content-length") &&
                            response.status != 204 && response.status >= 200;
@@ -193,6 +197,7 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
         }
         append_field(out, name, header.value);
     }
+    if (!has_date && !forwarding.date.empty() && response.status >= 200) append_field(out, "Date", forwarding.date);
     out.append("Via: ");
     append_list(out, response.headers, "via");
     out.append(version_text(response.version)).append(" ").append(server.via_name).append("\r\n");
@@ -227,7 +232,20 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
     out.append("\r\n");
 }
 
-size_t write_error_response(int status, bool head_request, bool keep_alive, std::string& out) {
+void format_http_date(int64_t unix_seconds, std::string& out) {
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = static_cast<time_t>(unix_seconds);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char text[40];
+    int n = std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                          kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    out.assign(text, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+size_t write_error_response(int status, bool head_request, bool keep_alive, std::string_view date, std::string& out) {
     std::string_view reason = http::reason_phrase(status);
     std::string body;
     body.append("<!DOCTYPE html>\n<html><head><title>");
@@ -242,6 +260,7 @@ size_t write_error_response(int status, bool head_request, bool keep_alive, std:
     out.append("Content-Type: text/html; charset=utf-8\r\nContent-Length: ");
     append_number(out, body.size());
     out.append("\r\nCache-Control: no-store\r\n");
+    if (!date.empty()) append_field(out, "Date", date);
     out.append(keep_alive ? "" : "Connection: close\r\n");
     out.append("\r\n");
     if (head_request) return 0;

@@ -38,6 +38,9 @@ struct ResponseForwarding {
     std::string_view endpoint_authority;
     std::string_view client_scheme;
     std::string_view client_host;
+    // An IMF-fixdate added when the origin sent no Date (RFC 9110 6.6.1: a recipient with a clock MUST add one
+    // to a response it forwards); empty adds nothing.
+    std::string_view date;
 };
 
 // Appends the head of the response to the client to `out`.
@@ -48,6 +51,9 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
 std::string_view find_header(const http::RequestHead& request, std::string_view name);
 
 // A complete short error response the proxy itself makes (never naming a backend). Returns the body size.
-size_t write_error_response(int status, bool head_request, bool keep_alive, std::string& out);
+size_t write_error_response(int status, bool head_request, bool keep_alive, std::string_view date, std::string& out);
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7) for `unix_seconds`, into `out` (29 characters).
+void format_http_date(int64_t unix_seconds, std::string& out);
 
 }  // namespace portico::proxy

@@ -543,6 +543,7 @@ ResponseForwarding Session::response_forwarding(ClientFraming framing, bool keep
     forwarding.endpoint_authority = pool_->endpoint_text(upstream_->endpoint());
     forwarding.client_scheme = "http";
     forwarding.client_host = host_;
+    forwarding.date = worker_.http_date();
     return forwarding;
 }
 
@@ -734,7 +735,8 @@ void Session::respond_error(int status, bool close_after) {
     release_upstream(false);
     status_ = status;
     if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
-    body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, client_out_.head);
+    body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, worker_.http_date(),
+                                            client_out_.head);
     upstream_out_.pass_limit = 0;
     response_state_ = ResponseState::Done;
     phase_ = Phase::Forward;

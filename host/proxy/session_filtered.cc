@@ -446,6 +446,7 @@ bool Session::write_filtered_client_head() {
     if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.draining()) {
         keep_alive_ = false;
     }
+    if (!map.contains("date")) map.add("Date", worker_.http_date());  // a local reply has none yet
     std::string& out = client_out_.head;
     out.append("HTTP/1.1 ");
     out.append(std::to_string(status_));

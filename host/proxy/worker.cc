@@ -1,5 +1,7 @@
 #include "proxy/worker.h"
 
+#include <ctime>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -178,6 +180,15 @@ void Worker::session_closed(Session& session) {
         for (auto& acceptor : acceptors_) acceptor->accept_all();
     }
     if (draining_ && session_count_ == 0) loop_.stop();
+}
+
+std::string_view Worker::http_date() {
+    int64_t second = static_cast<int64_t>(::time(nullptr));
+    if (second != date_second_) {
+        date_second_ = second;
+        format_http_date(second, date_text_);
+    }
+    return date_text_;
 }
 
 void Worker::next_request_id(char out[32]) {

@@ -69,6 +69,8 @@ public:
     AccessLog& access_log() { return access_log_; }
     Poco::Logger& log() { return log_; }
     bool draining() const { return draining_; }
+    // Now as an IMF-fixdate for Date fields, formatted at most once a second.
+    std::string_view http_date();
     // 32 hex digits, unique in practice (random 128 bits from a per-worker generator).
     void next_request_id(char out[32]);
     void session_closed(Session& session);
@@ -101,6 +103,8 @@ private:
     bool draining_ = false;
     bool accept_paused_ = false;
     std::mt19937_64 random_;
+    int64_t date_second_ = -1;
+    std::string date_text_;
     http::RequestHead request_scratch_;
     http::ResponseHead response_scratch_;
     std::thread thread_;

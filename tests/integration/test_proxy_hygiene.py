@@ -22,6 +22,21 @@ class HygieneTest(PorticoCase):
         (seen,) = origin.wait_for_requests(1)
         return seen, response
 
+    # -- Date (RFC 9110 6.6.1) ---------------------------------------------------------------------------------
+    def test_date_added_when_the_origin_sent_none_and_kept_when_it_did(self):
+        _, response = self._forwarded()  # the harness origin sends no Date
+        self.assertEqual(len(response.headers_named("date")), 1, response.headers)
+        self.assertRegex(response.header("date"), r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
+        origin_date = "Sun, 06 Nov 1994 08:49:37 GMT"
+        _, response = self._forwarded(handler=fixed_handler(200, b"x", headers=[("Date", origin_date)]))
+        self.assertEqual(response.headers_named("date"), [origin_date])
+
+    def test_error_pages_have_a_date(self):
+        proxy = self.start_portico(upstreams={"app": [refused_port()]})
+        response = self.client(proxy).request("GET", "/")
+        self.assertEqual(response.status, 502)
+        self.assertEqual(len(response.headers_named("date")), 1, response.headers)
+
     # -- hop-by-hop -------------------------------------------------------------------------------------------
     def test_keep_alive_header_not_forwarded(self):
         seen, _ = self._forwarded([("Connection", "keep-alive"), ("Keep-Alive", "timeout=5, max=100")])
