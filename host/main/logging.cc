@@ -8,6 +8,9 @@
 #include <Poco/StreamChannel.h>
 
 #include <iostream>
+#include <string>
+
+#include "main/bounded_log_queue.h"
 
 namespace portico {
 
@@ -21,16 +24,37 @@ Poco::AutoPtr<Poco::Channel> open_target(const std::string& path) {
     return file;
 }
 
-Poco::AutoPtr<Poco::Channel> async(Poco::AutoPtr<Poco::Channel> target, const std::string& pattern) {
+// Lines a log may hold back while its target is slow; past this they are dropped and counted (a few MiB).
+constexpr size_t kMaxQueuedLines = 16384;
+
+void report_dropped(const char* log, uint64_t count) {
+    Poco::Logger::get("portico").warning(std::to_string(count) + " " + log +
+                                         " lines dropped: the log could not keep up");
+}
+
+}  // namespace
+
+Poco::AutoPtr<Poco::Channel> bounded_async(Poco::AutoPtr<Poco::Channel> target, LogQueueState& state,
+                                           std::function<void(uint64_t)> report) {
+    Poco::AutoPtr<Poco::Channel> exit = new LogQueueExit(state, target, std::move(report));
+    Poco::AutoPtr<Poco::Channel> async = new Poco::AsyncChannel(exit);
+    return new LogQueueEntry(state, async);
+}
+
+namespace {
+
+Poco::AutoPtr<Poco::Channel> formatted(Poco::AutoPtr<Poco::Channel> target, const std::string& pattern) {
     Poco::AutoPtr<Poco::PatternFormatter> formatter = new Poco::PatternFormatter(pattern);
-    Poco::AutoPtr<Poco::FormattingChannel> formatting = new Poco::FormattingChannel(formatter, target);
-    return new Poco::AsyncChannel(formatting);
+    return new Poco::FormattingChannel(formatter, target);
 }
 
 }  // namespace
 
 Logging::Logging(const config::Server& server) {
-    error_channel_ = async(open_target(server.error_log.path), "%Y-%m-%d %H:%M:%S.%i [%p] %t");
+    error_queue_ = std::make_unique<LogQueueState>(kMaxQueuedLines);
+    access_queue_ = std::make_unique<LogQueueState>(kMaxQueuedLines);
+    error_channel_ = bounded_async(formatted(open_target(server.error_log.path), "%Y-%m-%d %H:%M:%S.%i [%p] %t"),
+                                   *error_queue_, [](uint64_t n) { report_dropped("error log", n); });
     Poco::Logger& root = Poco::Logger::root();
     root.setChannel(error_channel_);
     root.setLevel(server.error_log.level);
@@ -40,7 +64,8 @@ Logging::Logging(const config::Server& server) {
 
     Poco::Logger* access = nullptr;
     if (server.access_log.path != "off") {
-        access_channel_ = async(open_target(server.access_log.path), "%t");
+        access_channel_ = bounded_async(formatted(open_target(server.access_log.path), "%t"), *access_queue_,
+                                        [](uint64_t n) { report_dropped("access log", n); });
         access = &Poco::Logger::get("access");
         access->setChannel(access_channel_);
         access->setLevel(Poco::Message::PRIO_INFORMATION);

@@ -1,4 +1,5 @@
-// Error log and access log through POCO logging. Both go through an AsyncChannel, so workers only enqueue.
+// Error log and access log through POCO logging. Both go through an AsyncChannel with a bounded queue
+// (bounded_log_queue.h), so workers only enqueue, and a slow target costs dropped lines, not memory.
 #pragma once
 
 #include <Poco/AutoPtr.h>
@@ -8,6 +9,7 @@
 #include <memory>
 
 #include "config/config.h"
+#include "main/bounded_log_queue.h"
 #include "proxy/access_log.h"
 
 namespace portico {
@@ -21,6 +23,8 @@ public:
     proxy::AccessLog& access_log() { return *access_log_; }
 
 private:
+    std::unique_ptr<LogQueueState> error_queue_;   // declared before the channels: they refer to it
+    std::unique_ptr<LogQueueState> access_queue_;
     Poco::AutoPtr<Poco::Channel> error_channel_;
     Poco::AutoPtr<Poco::Channel> access_channel_;
     std::unique_ptr<proxy::AccessLog> access_log_;
