@@ -396,7 +396,7 @@ EOF
 # verify NAME LEVEL: the page comes through the proxy gzip-encoded and decodes to the origin's bytes.
 # Sets BODY_BYTES (the compressed body: curl without --compressed, after de-chunking). Returns 1 on a mismatch.
 verify() {
-    local name=$1 level=$2 dir="$WORK/$name.$level" url="http://127.0.0.1:$PROXY_PORT/$PAGE" got
+    local name=$1 level=$2 dir="$WORK/$1.$2" url="http://127.0.0.1:$PROXY_PORT/$PAGE" got
     local hdr="$BENCH_OUT/raw/headers.l$level.$name.txt"
     got=$(curl -sS --max-time 5 -H 'Accept-Encoding: gzip' -D "$hdr" -o "$dir/body.gz" \
         -w '%{http_code} %{size_download}' "$url" 2>&1) || true
@@ -543,6 +543,15 @@ log "  gzip levels: ${LEVELS[*]}; $BENCH_SECONDS s per run after ${BENCH_WARMUP}
     "$([[ $BENCH_PIN == 1 ]] && echo "proxy CPU $BENCH_PROXY_CPU, wrk+origin CPU $BENCH_LOAD_CPU" || echo off)$perf_note"
 log "  output: $BENCH_OUT"
 } | tee "$BENCH_OUT/summary.txt"
+# The allocator's settings decide whether a proxy's ~256 KiB of zlib state per response is kept or handed back
+# to the kernel and faulted in again (see faults/req in README.md). Setting any MALLOC_*_ variable turns off
+# glibc's adaptive mmap threshold: nginx then mmaps and unmaps its gzip memory on every response (~63 page
+# faults and 2-3x the CPU per request at level 1).
+malloc_env=$(env | grep -E '^(GLIBC_TUNABLES|MALLOC_[A-Z_]+_)=' | cut -d= -f1 | tr '\n' ' ' || true)
+if [[ -n $malloc_env ]]; then
+    warn "allocator settings in the environment ($malloc_env): both proxies inherit them and the results are" \
+         "not comparable with runs without them"
+fi
 read -r load1 _ </proc/loadavg
 if "$PYTHON" -c "import sys; sys.exit(0 if float('$load1') > 0.8 else 1)"; then
     warn "load average is $load1 before starting: other processes are using the CPUs; expect noisy results"

@@ -108,8 +108,8 @@ void read_filter(TableReader& route, const toml::node& entry, std::vector<Filter
         if (on_error == "fail-open" || on_error == "fail-closed") {
             use.fail_open = on_error == "fail-open";
         } else {
-            filter.report("on_error", "'" + filter.name("on_error") + "' must be \"fail-closed\" or \"fail-open\", not " +
-                                          in_quotes(on_error));
+            filter.report("on_error", "'" + filter.name("on_error") +
+                                          "' must be \"fail-closed\" or \"fail-open\", not " + in_quotes(on_error));
         }
     }
     use.table = std::make_shared<const PluginTable>(*table);

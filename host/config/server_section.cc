@@ -84,8 +84,8 @@ void read_plugin_dirs(TableReader& server, Server& out) {
     if (node == nullptr) return;
     const toml::array* dirs = node->as_array();
     if (dirs == nullptr) {
-        server.report("plugin_dirs", "'server.plugin_dirs' must be an array of directory paths, not " +
-                                         type_name(node->type()));
+        server.report("plugin_dirs",
+                      "'server.plugin_dirs' must be an array of directory paths, not " + type_name(node->type()));
         return;
     }
     const toml::source_region& where = server.where("plugin_dirs");

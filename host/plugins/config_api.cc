@@ -292,9 +292,8 @@ void ConfigSession::report_unknown(const std::string& owner) {
         }
     }
     // Tables iterate in key order; a reader goes through the file top to bottom.
-    std::stable_sort(found.begin(), found.end(), [](const Unknown& a, const Unknown& b) {
-        return a.where->begin < b.where->begin;
-    });
+    std::stable_sort(found.begin(), found.end(),
+                     [](const Unknown& a, const Unknown& b) { return a.where->begin < b.where->begin; });
     for (const Unknown& unknown : found) add(*unknown.where, unknown.message);
 }
 

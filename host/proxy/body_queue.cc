@@ -74,7 +74,18 @@ void BodyQueue::commit(size_t n) {
 void BodyQueue::splice(BodyQueue& other) {
     if (&other == this || other.size_ == 0) return;
     for (Chunk& chunk : other.chunks_) {
-        if (chunk.end != chunk.begin) chunks_.push_back(std::move(chunk));
+        size_t n = chunk.end - chunk.begin;
+        if (n == 0) continue;
+        // Small pieces (a slow client's reads) are copied into the room left in our last chunk rather than moved
+        // with their mostly empty chunk: held bytes then cost about their own size, not a chunk each.
+        if (n <= kChunkSize / 4 && !chunks_.empty() && reserved_ == 0 &&
+            chunks_.back().capacity - chunks_.back().end >= n) {
+            Chunk& last = chunks_.back();
+            std::memcpy(last.data.get() + last.end, chunk.data.get() + chunk.begin, n);
+            last.end += n;
+        } else {
+            chunks_.push_back(std::move(chunk));
+        }
     }
     size_ += other.size_;
     reserved_ = 0;

@@ -86,7 +86,7 @@ portico_status status_get(portico_stream* s, uint32_t* status) {
 portico_status status_set(portico_stream* s, uint32_t status) {
     FilterSlot* slot = live(s);
     if (!slot) return PORTICO_E_CLOSED;
-    if (status < 100 || status > 999 || status == 101) return PORTICO_E_BAD_ARG;
+    if (status < 200 || status > 999) return PORTICO_E_BAD_ARG;  // an interim status cannot end a response
     FilterChain& chain = slot->chain;
     if (!chain.begun(Dir::Response) || chain.headers_sent[Dir::Response]) return PORTICO_E_WRONG_PHASE;
     chain.status = status;
@@ -128,23 +128,12 @@ portico_status header_at(portico_stream* s, portico_headers_kind which, size_t i
     return PORTICO_OK;
 }
 
-// Framing and connection management are the host's: a filter removes Content-Length to say "the length
-// changes" (the host then chunks), but cannot set framing fields itself.
-bool host_owned(std::string_view name) {
-    static constexpr std::string_view kOwned[] = {"transfer-encoding", "connection", "keep-alive", "upgrade",
-                                                  "proxy-connection", "te", "host"};
-    for (auto owned : kOwned) {
-        if (http::equals_ignore_case(name, owned)) return true;
-    }
-    return false;
-}
-
 portico_status header_change(portico_stream* s, portico_headers_kind which, portico_view name,
                              portico_view value, bool replace) {
     FilterSlot* slot = live(s);
     if (!slot) return PORTICO_E_CLOSED;
     std::string_view n = view_of(name), v = view_of(value);
-    if (!valid_field_name(n) || !valid_field_value(v) || host_owned(n)) return PORTICO_E_BAD_ARG;
+    if (!valid_field_name(n) || !valid_field_value(v) || host_owned_field(n)) return PORTICO_E_BAD_ARG;
     if (http::equals_ignore_case(n, "content-length")) return PORTICO_E_BAD_ARG;  // only removable
     portico_status error = PORTICO_OK;
     HeaderMap* map = header_map(*slot, which, true, error);
@@ -170,7 +159,7 @@ portico_status header_remove(portico_stream* s, portico_headers_kind which, port
     FilterSlot* slot = live(s);
     if (!slot) return PORTICO_E_CLOSED;
     std::string_view n = view_of(name);
-    if (host_owned(n)) return PORTICO_E_BAD_ARG;
+    if (host_owned_field(n)) return PORTICO_E_BAD_ARG;
     portico_status error = PORTICO_OK;
     HeaderMap* map = header_map(*slot, which, true, error);
     if (!map) return error;

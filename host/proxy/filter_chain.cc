@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "http/message.h"
+
 namespace portico::proxy {
 
 namespace {
@@ -134,19 +136,27 @@ uint64_t FilterChain::held_bytes(Dir dir) const {
     return total;
 }
 
+// Bytes a filter holds on purpose (STOP*): limited by the route's filter_buffer.
+uint64_t FilterChain::kept_bytes(Dir dir) const {
+    uint64_t total = 0;
+    for (const auto& slot : slots_) {
+        if (slot->stage[dir].held) total += slot->stage[dir].pending.size();
+    }
+    return total;
+}
+
+// Bytes on their way through (not held): limited to about one socket buffer, which is the backpressure.
+uint64_t FilterChain::flowing_bytes(Dir dir) const { return held_bytes(dir) - kept_bytes(dir); }
+
 bool FilterChain::accepts_input(Dir dir) const {
     if (finished_ || failure_ != ChainFailure::None) return false;
     if (dir == Dir::Request && local_reply()) return false;
-    bool buffering = false;
     for (const auto& slot : slots_) {
-        const FilterSlot::Stage& stage = slot->stage[dir];
-        if (stage.no_buffer) return false;
-        if (stage.held) buffering = true;
+        if (slot->stage[dir].no_buffer) return false;
     }
-    // Normally the chain holds about one socket buffer; a filter that holds on purpose may have up to the
-    // route's filter_buffer (and the overflow check in run() answers 413 / 500 past it).
-    uint64_t limit = buffering ? buffer_limit_ : stream_buffer_;
-    return held_bytes(dir) < limit;
+    // What a filter holds on purpose grows up to the route's filter_buffer (run() answers 413 / 500 past it);
+    // what flows is kept to about one socket buffer.
+    return flowing_bytes(dir) < stream_buffer_;
 }
 
 // ---- running ------------------------------------------------------------------------------------------------
@@ -167,11 +177,11 @@ bool FilterChain::run(Dir dir) {
             if (failure_ != ChainFailure::None) break;
         }
     }
-    if (held_bytes(dir) > buffer_limit_ && failure_ == ChainFailure::None) {
+    if (kept_bytes(dir) > buffer_limit_ && failure_ == ChainFailure::None) {
         fail(dir == Dir::Request ? ChainFailure::RequestTooLarge : ChainFailure::ResponseTooLarge,
              "filters held more than the route's filter_buffer");
     }
-    if (dir == Dir::Response && reply_writable_wanted_ && held_bytes(dir) <= stream_buffer_ / 2) {
+    if (dir == Dir::Response && reply_writable_wanted_ && flowing_bytes(dir) <= stream_buffer_ / 2) {
         reply_writable_wanted_ = false;
         deliver_event(*slots_[reply_from_], PORTICO_EVENT_WRITABLE, 0);
     }
@@ -188,15 +198,15 @@ bool FilterChain::run_stage(Dir dir, size_t index) {
     if (stage.resume_requested) {
         stage.resume_requested = false;
         stage.held = stage.paused = stage.no_buffer = false;
-        pass_on(dir, index);
+        bool unseen = stage.fresh || (stage.end_here && !stage.end_seen && stage.headers_seen);
+        pass_on(dir, index, /*body=*/!unseen || !active);
         return true;
     }
     if (!stage.headers_here && !stage.headers_seen) return false;  // nothing has reached it yet
     if (!active) {
         if (stage.headers_here || !stage.pending.empty() || (stage.end_here && !stage.end_seen)) {
             stage.headers_seen = true;
-            stage.end_seen = stage.end_here;
-            pass_on(dir, index);
+            pass_on(dir, index, true);
             return true;
         }
         return false;
@@ -210,14 +220,16 @@ bool FilterChain::run_stage(Dir dir, size_t index) {
         if (!call_headers(dir, slot, headers_only, action)) return settle_failed_call(dir, index);
         if (reply_from_ != reply_before) return true;
         if (headers_only) stage.end_seen = true;
-        if (action == PORTICO_ACTION_CONTINUE) {
-            pass_on(dir, index);
+        // A headers-only message has no body to buffer: STOP_AND_BUFFER then means CONTINUE.
+        if (action == PORTICO_ACTION_CONTINUE || (action == PORTICO_ACTION_STOP_AND_BUFFER && headers_only)) {
+            // Only the headers: bytes already here still go through this filter's body hook.
+            pass_on(dir, index, /*body=*/headers_only);
             return true;
         }
         stage.held = true;
         // STOP_AND_BUFFER: the headers wait here while the body hook sees the body and decides (a CONTINUE
         // from it passes both). Any other stop waits for resume().
-        stage.paused = action != PORTICO_ACTION_STOP_AND_BUFFER || headers_only;
+        stage.paused = action != PORTICO_ACTION_STOP_AND_BUFFER;
         if (action == PORTICO_ACTION_STOP_NO_BUFFER) stage.no_buffer = true;
         return false;
     }
@@ -231,8 +243,7 @@ bool FilterChain::run_stage(Dir dir, size_t index) {
     if (reply_from_ != reply_before) return true;
     switch (action) {
         case PORTICO_ACTION_CONTINUE:
-            stage.held = false;
-            pass_on(dir, index);
+            pass_on(dir, index, true);
             return true;
         case PORTICO_ACTION_STOP_AND_BUFFER:
             stage.held = true;
@@ -250,19 +261,31 @@ bool FilterChain::run_stage(Dir dir, size_t index) {
 // After a failed hook: fail-closed has failed the chain; fail-open lets the filter sit the stream out.
 bool FilterChain::settle_failed_call(Dir dir, size_t index) {
     if (failure_ != ChainFailure::None) return false;
-    pass_on(dir, index);
+    pass_on(dir, index, true);
     return true;
 }
 
-// Moves the headers (if held here), every pending byte and the end (if it arrived) to the next stage.
-void FilterChain::pass_on(Dir dir, size_t index) {
+// Moves the headers (if held here) and, with `body`, every pending byte and the end (if it arrived) to the next
+// stage. Without `body` the bytes stay for this filter's body hook, which has not seen them yet.
+void FilterChain::pass_on(Dir dir, size_t index, bool body) {
     FilterSlot::Stage& stage = slots_[index]->stage[dir];
     size_t to = next(dir, index);
     Flow& flow = flow_[dir];
     bool headers = stage.headers_here;
     stage.headers_here = false;
+    if (!body) {
+        if (!stage.pending.empty()) stage.fresh = true;
+        if (to == kOutput) {
+            if (headers) flow.headers_out = true;
+        } else if (headers) {
+            slots_[to]->stage[dir].headers_here = true;
+        }
+        return;
+    }
     stage.held = false;
+    stage.fresh = false;
     bool end = stage.end_here;
+    if (end) stage.end_seen = true;
     if (to == kOutput) {
         if (headers) flow.headers_out = true;
         flow.output.splice(stage.pending);
@@ -270,13 +293,12 @@ void FilterChain::pass_on(Dir dir, size_t index) {
         return;
     }
     FilterSlot::Stage& target = slots_[to]->stage[dir];
-    if (headers) target.headers_here = true;
+    if (headers) target.headers_here = true;  // headers always lead their body
     if (!stage.pending.empty()) {
         target.pending.splice(stage.pending);
         target.fresh = true;
     }
     if (end) target.end_here = true;
-    // A later stage must never see the end before it saw its headers; headers always lead.
 }
 
 bool FilterChain::call_headers(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action) {
@@ -355,7 +377,7 @@ portico_status FilterChain::resume(FilterSlot& slot, Dir dir) {
     FilterSlot::Stage& stage = slot.stage[dir];
     if (!stage.held) return PORTICO_E_WRONG_PHASE;
     stage.resume_requested = true;
-    if (!in_hook_) owner_.chain_wake();
+    owner_.chain_wake();  // also from a hook of the other direction, whose run does not look at this one
     return PORTICO_OK;
 }
 
@@ -373,11 +395,21 @@ portico_status FilterChain::local_reply(FilterSlot& slot, uint32_t code, const p
     for (size_t i = 0; i < slot.index; ++i) {
         if (slots_[i]->stage[Dir::Response].headers_seen) return PORTICO_E_WRONG_PHASE;
     }
+    bool bodiless = code == 204 || code == 304;
+    if (bodiless && (body_len > 0 || !end_stream)) return PORTICO_E_BAD_ARG;
     HeaderMap map;
     for (size_t i = 0; i < n; ++i) {
         std::string_view name(headers[i].name.data, headers[i].name.len);
         std::string_view value(headers[i].value.data, headers[i].value.len);
-        if (!valid_field_name(name) || !valid_field_value(value)) return PORTICO_E_BAD_ARG;
+        if (!valid_field_name(name) || !valid_field_value(value) || host_owned_field(name)) return PORTICO_E_BAD_ARG;
+        if (http::equals_ignore_case(name, "content-length")) {
+            // Only one, a number, and for a whole reply exactly its body's length: never a framing lie.
+            bool digits = !value.empty() && value.size() <= 19 &&
+                          value.find_first_not_of("0123456789") == std::string_view::npos;
+            if (!digits || map.contains("content-length") || (end_stream && std::stoull(std::string(value)) != body_len)) {
+                return PORTICO_E_BAD_ARG;
+            }
+        }
         map.add(name, value);
     }
     if (details && log_.debug()) log_.debug("filter " + slot.instance.label + ": local reply " +
@@ -390,7 +422,7 @@ portico_status FilterChain::local_reply(FilterSlot& slot, uint32_t code, const p
     status = code;
     response_headers = std::move(map);
     bool has_body = body_len > 0 || !end_stream;
-    if (body_len > 0 && !response_headers.contains("content-length") && end_stream) {
+    if (!bodiless && !response_headers.contains("content-length") && end_stream) {
         response_headers.set("Content-Length", std::to_string(body_len));
     }
     Flow& flow = flow_[Dir::Response];
@@ -412,7 +444,7 @@ portico_status FilterChain::local_body(FilterSlot& slot, const char* data, size_
         reply_streaming_ = false;
     }
     if (!in_hook_) owner_.chain_wake();
-    if (held_bytes(Dir::Response) > stream_buffer_) {
+    if (flowing_bytes(Dir::Response) > stream_buffer_) {
         reply_writable_wanted_ = true;
         return PORTICO_E_BACKPRESSURE;
     }
@@ -420,7 +452,8 @@ portico_status FilterChain::local_body(FilterSlot& slot, const char* data, size_
 }
 
 portico_status FilterChain::check_growth(Dir dir) {
-    return held_bytes(dir) > buffer_limit_ ? PORTICO_E_LIMIT : PORTICO_OK;
+    // A sanity cap on what one hook may add; the filter_buffer itself is checked when the hook returns.
+    return held_bytes(dir) > buffer_limit_ + 4 * stream_buffer_ ? PORTICO_E_LIMIT : PORTICO_OK;
 }
 
 void FilterChain::deliver_event(FilterSlot& slot, portico_event event, uint64_t token) {

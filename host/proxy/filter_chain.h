@@ -164,12 +164,14 @@ private:
     size_t next(Dir dir, size_t index) const;
     bool run_stage(Dir dir, size_t index);
     bool settle_failed_call(Dir dir, size_t index);
-    void pass_on(Dir dir, size_t index);
+    void pass_on(Dir dir, size_t index, bool body);
     bool call_headers(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action);
     bool call_body(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action);
     bool hook_failed(FilterSlot& slot, const char* hook, portico_action action);
     void fail(ChainFailure failure, std::string detail);
     uint64_t held_bytes(Dir dir) const;
+    uint64_t kept_bytes(Dir dir) const;
+    uint64_t flowing_bytes(Dir dir) const;
     void update_pause_timer();
     void reset_response();
     BodyQueue& entry_queue(Dir dir);

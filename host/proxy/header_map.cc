@@ -66,6 +66,15 @@ void HeaderMap::serialize(std::string& out) const {
     for (const Field& field : fields_) out.append(field.first).append(": ").append(field.second).append("\r\n");
 }
 
+bool host_owned_field(std::string_view name) {
+    static constexpr std::string_view kOwned[] = {"transfer-encoding", "connection", "keep-alive", "upgrade",
+                                                  "proxy-connection", "te", "host", "trailer"};
+    for (auto owned : kOwned) {
+        if (http::equals_ignore_case(name, owned)) return true;
+    }
+    return false;
+}
+
 bool valid_field_name(std::string_view name) {
     if (name.empty()) return false;
     for (char c : name) {

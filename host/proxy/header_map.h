@@ -40,6 +40,9 @@ private:
 // Field name and value rules for values that come from plugins (RFC 9110 5.1, 5.5): a token name; a value
 // without CR, LF or NUL and without leading or trailing whitespace.
 bool valid_field_name(std::string_view name);
+// Framing and connection fields belong to the host: a plugin can neither set them nor remove them (it removes
+// Content-Length to say "the length changes", and sets it only in a local reply, where it must be a number).
+bool host_owned_field(std::string_view name);
 bool valid_field_value(std::string_view value);
 
 }  // namespace portico::proxy

@@ -731,9 +731,9 @@ void Session::respond_error(int status, bool close_after) {
         close();  // the response has begun: the cut is the only signal left
         return;
     }
+    status_ = status;  // before on_done, which reports it
     end_chain(PORTICO_DONE_ERROR);
     release_upstream(false);
-    status_ = status;
     if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
     body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, worker_.http_date(),
                                             client_out_.head);

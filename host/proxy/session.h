@@ -202,6 +202,7 @@ private:
     std::string request_trailers_;       // chunked request trailers, passed on unchanged
     std::string response_trailers_;
     bool upstream_requested_ = false;    // the filtered request head went to an upstream (or never will)
+    bool continue_pending_ = false;      // Expect: 100-continue, answered when the filters pass the request
     bool request_out_done_ = false;      // the whole filtered request body went into upstream_out_
     bool client_head_written_ = false;   // the filtered response head went into client_out_
     bool client_body_done_ = false;      // ... and its whole body

@@ -102,9 +102,8 @@ void Session::begin_filtered_request(const http::RequestHead& request, size_t ro
 
     client_in_.consume(request.head_size);
     request_parser_.reset();
-    if (request.expect_continue && !request_body_done_ && version_ == http::Version::Http11) {
-        client_out_.head.append("HTTP/1.1 100 Continue\r\n\r\n");
-    }
+    // "100 Continue" only once the filters let the request through: one that refuses it must stop the upload.
+    continue_pending_ = request.expect_continue && !request_body_done_ && version_ == http::Version::Http11;
     upstream_out_.reset();
     upstream_requested_ = false;
     request_out_done_ = false;
@@ -123,6 +122,13 @@ bool Session::step_filtered() {
     bool progress = false;
     if (filtered_failure()) return true;
 
+    // A client that hangs up while its request is still inside the filters (a paused auth check, say) is gone
+    // for good: nothing will be sent upstream, so end the stream now rather than at the pause deadline.
+    if (client_eof_ && client_in_.empty() && !upstream_requested_ && !chain_->local_reply()) {
+        close();
+        return true;
+    }
+
     // Request: client body into the chain, the chain's output to the upstream.
     if (!chain_->local_reply()) {
         progress |= feed_request_body();
@@ -136,13 +142,18 @@ bool Session::step_filtered() {
         response_state_ = ResponseState::Done;
     } else {
         if (!upstream_requested_ && chain_->headers_out(Dir::Request)) {
+            if (continue_pending_) client_out_.head.append("HTTP/1.1 100 Continue\r\n\r\n");
+            continue_pending_ = false;
             write_filtered_upstream_head();
             upstream_requested_ = true;
             connect_upstream();
             if (!chain_ || closed_) return true;  // no endpoint: the error page is on its way
             progress = true;
         }
-        if (upstream_requested_) progress |= encode_request_body();
+        if (upstream_requested_) {
+            progress |= encode_request_body();
+            if (!chain_ || closed_) return true;
+        }
         if (upstream_ && response_state_ == ResponseState::WaitHead && !upstream_->connecting() &&
             (upstream_eof_ || upstream_error_) && upstream_in_.empty()) {
             upstream_failed(false, upstream_error_ ? "connection reset before a response" : "closed before a response",
@@ -153,7 +164,11 @@ bool Session::step_filtered() {
             progress |= parse_response_head();
             if (!chain_ || closed_ || phase_ != Phase::Forward) return true;
         }
-        if (response_state_ == ResponseState::Body) {
+        if (chain_->local_reply()) {
+            // A response filter answered instead of the origin: its body must not get the origin's.
+            if (upstream_) release_upstream(false);
+            response_state_ = ResponseState::Done;
+        } else if (response_state_ == ResponseState::Body) {
             progress |= feed_response_body();
             if (!chain_ || closed_) return true;
         }
@@ -208,6 +223,7 @@ bool Session::filtered_failure() {
 
 void Session::filtered_error(int status, portico_done_reason reason) {
     bool begun = client_head_written_;
+    if (!begun) status_ = status;  // what on_done reports
     end_chain(reason);
     if (begun) {
         close();  // the response has begun: the cut is the only signal left
@@ -300,10 +316,17 @@ bool Session::encode_request_body() {
     if (request_out_done_) return false;
     FilterChain& chain = *chain_;
     BodyQueue& output = chain.output(Dir::Request);
-    uint64_t room_limit = request_out_chunked_ ? UINT64_MAX : request_out_declared_ - request_out_sent_;
+    // With Content-Length kept, the last byte waits until the filters' end is known: should they have made the
+    // body longer, the upstream must not have received a complete (and wrong) request by then.
+    uint64_t room_limit = UINT64_MAX;
+    if (!request_out_chunked_) {
+        room_limit = request_out_declared_ - request_out_sent_;
+        if (!chain.end_out(Dir::Request) && room_limit > 0) --room_limit;
+    }
     size_t moved = move_body(output, upstream_out_.body, request_out_chunked_, room_limit);
     request_out_sent_ += moved;
-    if (!request_out_chunked_ && !output.empty() && request_out_sent_ == request_out_declared_) {
+    if (!request_out_chunked_ && chain.end_out(Dir::Request) && !output.empty() &&
+        request_out_sent_ == request_out_declared_) {
         // A filter made the body longer than the Content-Length it left in place.
         worker_.log().error("request " + request_id_ + ": filters changed the body length but kept Content-Length");
         filtered_error(500, PORTICO_DONE_ERROR);
@@ -473,15 +496,19 @@ bool Session::encode_response_body() {
         case ClientFraming::None:
             output.clear();
             break;
-        case ClientFraming::ContentLength:
-            moved = move_body(output, client_out_.body, false, response_out_declared_ - response_out_sent_);
-            if (!output.empty() && response_out_sent_ + moved == response_out_declared_) {
+        case ClientFraming::ContentLength: {
+            // As for requests: the last byte waits for the end, so a body made longer is never a whole response.
+            uint64_t limit = response_out_declared_ - response_out_sent_;
+            if (!chain.end_out(Dir::Response) && limit > 0) --limit;
+            moved = move_body(output, client_out_.body, false, limit);
+            if (chain.end_out(Dir::Response) && !output.empty() && response_out_sent_ + moved == response_out_declared_) {
                 worker_.log().error("request " + request_id_ +
                                     ": filters changed the response length but kept Content-Length");
                 close();
                 return false;
             }
             break;
+        }
         case ClientFraming::Chunked:
             moved = move_body(output, client_out_.body, true, UINT64_MAX);
             break;

@@ -247,7 +247,7 @@ typedef struct portico_http_api {
     portico_status (*attr_get)(portico_stream *s, portico_attr attr, portico_view *out);
     /* The response status (in response hooks, or of a local reply being made). */
     portico_status (*status_get)(portico_stream *s, uint32_t *status);
-    /* In on_response_headers: replace the status code sent to the client (100..999 minus 101). */
+    /* In on_response_headers: replace the status code sent to the client (200..999: an interim one cannot end it). */
     portico_status (*status_set)(portico_stream *s, uint32_t status);
 
     /* -- headers (names compare case-insensitively) -- */
