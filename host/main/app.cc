@@ -211,7 +211,19 @@ int App::serve(const config::Config& config) {
     for (unsigned w = 0; w < workers; ++w) {
         pool.push_back(std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log(), &plugin_set));
     }
-    for (auto& worker : pool) worker->start();
+    std::vector<std::future<bool>> ready;
+    for (auto& worker : pool) {
+        ready.push_back(worker->ready());
+        worker->start();
+    }
+    bool all_ready = true;
+    for (auto& worker_ready : ready) all_ready = worker_ready.get() && all_ready;
+    if (!all_ready) {
+        log.critical("cannot start: a worker could not set up its plugins (see above)");
+        for (auto& worker : pool) worker->stop_now();
+        for (auto& worker : pool) worker->join();
+        return 1;
+    }
     for (size_t l = 0; l < config.listeners.size(); ++l) {
         log.information("listener " + config.listeners[l].name + " listening on " + bound[l].toString());
     }

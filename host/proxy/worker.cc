@@ -118,15 +118,16 @@ void Worker::join() {
 
 void Worker::run() {
     // Plugins' per-worker state is made on the thread that will use it. A worker that cannot have it must not
-    // serve short of a filter: it stops the whole process (a process-directed signal reaches main's sigwait).
+    // serve short of a filter: it says so through ready(), and the main thread stops the start.
     std::vector<std::string> plugin_errors;
     if (plugin_set_ != nullptr && !plugin_set_->worker_init(index_, plugin_errors)) {
         for (const std::string& error : plugin_errors) log_.critical(error);
-        ::kill(::getpid(), SIGTERM);
         close_all();
         finished_ = true;
+        ready_.set_value(false);
         return;
     }
+    ready_.set_value(true);
     try {
         loop_.run();
     } catch (const std::exception& error) {

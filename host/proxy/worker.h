@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <random>
 #include <string>
@@ -49,6 +50,8 @@ public:
     Worker& operator=(const Worker&) = delete;
 
     void start();
+    // After start(): true once the worker is set up (its plugins' worker_init passed), false if it gave up.
+    std::future<bool> ready() { return ready_.get_future(); }
     // Thread-safe. Stop accepting; close idle connections; let in-flight requests finish, then the thread ends.
     void drain();
     // Thread-safe. Close everything now.
@@ -108,6 +111,7 @@ private:
     http::RequestHead request_scratch_;
     http::ResponseHead response_scratch_;
     std::thread thread_;
+    std::promise<bool> ready_;
     std::atomic<bool> finished_{false};
 
     friend class Session;

@@ -9,7 +9,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import PorticoCase, echo_handler, fixed_handler, main, wait_until  # noqa: E402
+from harness import (  # noqa: E402
+    PorticoCase, echo_handler, fixed_handler, main, make_config, run_portico, to_toml, wait_until)
 
 PLUGIN_DIR = os.path.join(os.environ.get("PORTICO_BUILD_DIR", "build"), "tests", "fixtures", "chain_filter", "dir")
 
@@ -189,6 +190,18 @@ class FilterChainTest(PorticoCase):
         self.assertEqual(response.status, 200, response)
         self.assertEqual(response.header("x-chain-response"), "b")
         proxy.wait_for_log(r"fail-open")
+
+    def test_failing_worker_init_stops_the_start(self):
+        origin = self.start_origin(echo_handler())
+        route = {"match": {"prefix": "/"}, "upstream": "app", "filters": [test_filter(fail_worker_init=True)]}
+        config = make_config({"app": [origin]}, [route], server={"plugin_dirs": [PLUGIN_DIR]})
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "portico.toml"), "w") as f:
+                f.write(to_toml(config))
+            result = run_portico(["-c", d])
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("cannot start", result.stderr)
+        self.assertIn("chain_test", result.stderr)
 
     # -- on_done ----------------------------------------------------------------------------------------------
     def test_on_done_called_once_per_stream_however_it_ends(self):
