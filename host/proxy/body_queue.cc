@@ -73,6 +73,7 @@ void BodyQueue::commit(size_t n) {
 
 void BodyQueue::splice(BodyQueue& other) {
     if (&other == this || other.size_ == 0) return;
+    Chunk spare;  // a copied-out chunk the other queue keeps for its next bytes (no malloc churn per read)
     for (Chunk& chunk : other.chunks_) {
         size_t n = chunk.end - chunk.begin;
         if (n == 0) continue;
@@ -83,6 +84,8 @@ void BodyQueue::splice(BodyQueue& other) {
             Chunk& last = chunks_.back();
             std::memcpy(last.data.get() + last.end, chunk.data.get() + chunk.begin, n);
             last.end += n;
+            chunk.begin = chunk.end = 0;
+            spare = std::move(chunk);
         } else {
             chunks_.push_back(std::move(chunk));
         }
@@ -90,6 +93,7 @@ void BodyQueue::splice(BodyQueue& other) {
     size_ += other.size_;
     reserved_ = 0;
     other.chunks_.clear();
+    if (spare.data) other.chunks_.push_back(std::move(spare));
     other.size_ = 0;
     other.reserved_ = 0;
 }

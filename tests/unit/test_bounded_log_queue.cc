@@ -18,7 +18,7 @@ public:
         released.wait(lock, [&] { return open_; });
         ++written;
     }
-    void release() {
+    void unblock() {
         std::lock_guard<std::mutex> lock(mutex);
         open_ = true;
         released.notify_all();
@@ -39,7 +39,7 @@ TEST_CASE("a stalled log target drops lines past the limit instead of growing, a
     for (int i = 0; i < 1000; ++i) channel->log(Poco::Message("test", "line", Poco::Message::PRIO_INFORMATION));
     CHECK(state.pending.load() <= 100);
     CHECK(state.dropped.load() >= 900 - 1);  // the async thread may have taken one line before stalling
-    target->release();
+    target->unblock();
     channel->close();  // writes out what was queued
     CHECK(target->written <= 101);
     CHECK(reported + static_cast<uint64_t>(target->written) == 1000);
