@@ -3,7 +3,7 @@
 # the same run. Both are reverse proxies with ONE worker in front of the same nginx origin serving a 100 KiB
 # text/html page, all on 127.0.0.1. See "Compression benchmark" in bench/README.md.
 #
-#   bench/compression.sh                          # levels 1 and 6, 10 s per measured run (~1 minute)
+#   bench/compression.sh                          # levels 1 and 6, 10 s measured per proxy and level (~1 min)
 #   BENCH_SECONDS=3 BENCH_LEVELS=6 bench/compression.sh
 #   PORTICO_BIN=/work/b/host/portico PORTICO_BUILD_DIR=/work/b bench/compression.sh
 #
@@ -11,13 +11,15 @@
 #   PORTICO_BIN        Portico binary (default: <repo>/build/host/portico)
 #   PORTICO_BUILD_DIR  build directory holding plugins/compression/dir/portico-compression.so (default <repo>/build)
 #   BENCH_LEVELS       gzip levels to compare, space- or comma-separated, 1-9 (default "1 6")
-#   BENCH_SECONDS      measured duration of each wrk run (default 10)
-#   BENCH_WARMUP       warm-up before each measured run, seconds (default 2)
+#   BENCH_SECONDS      measured seconds per proxy and level (default 10), split into BENCH_ROUNDS wrk runs
+#   BENCH_ROUNDS       measured wrk runs per proxy and level, alternating between the proxies in ABBA order
+#                      (default 2: nginx, Portico, Portico, nginx, BENCH_SECONDS/2 s each)
+#   BENCH_WARMUP       warm-up of each proxy before its first measured run, seconds (default 2)
 #   BENCH_CONNS        wrk connections (default 64)
 #   BENCH_OUT          output directory for results.tsv, summary.txt, raw/ (default: a new /tmp dir)
 #   BENCH_PIN          1 = proxy alone on one CPU, wrk + origin on another (default 1 with taskset and >= 2 CPUs)
 #   BENCH_WRK_THREADS  wrk -t (default 1 when pinned, else 2)
-#   BENCH_PERF         1 = also `perf record -g` each proxy during its measured run (raw/perf.*; perturbs the
+#   BENCH_PERF         1 = also `perf record -g` each proxy during its measured runs (raw/perf.*; perturbs the
 #                      numbers by a few %, use for profiling, not for the ratios)
 #   BENCH_KEEP         1 = keep the temporary work directory (configs, logs, the test page)
 #   NGINX_BIN, WRK_BIN, PERF_BIN   (default /usr/sbin/nginx, wrk, perf)
@@ -39,6 +41,7 @@ PERF_BIN="${PERF_BIN:-perf}"
 BENCH_LEVELS="${BENCH_LEVELS:-1 6}"
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-2}"
+BENCH_ROUNDS="${BENCH_ROUNDS:-2}"
 BENCH_CONNS="${BENCH_CONNS:-64}"
 BENCH_PERF="${BENCH_PERF:-0}"
 BENCH_KEEP="${BENCH_KEEP:-0}"
@@ -157,6 +160,14 @@ command -v "$WRK_BIN" >/dev/null || die "wrk not found ($WRK_BIN)"
     die "compression plugin not found at $PLUGIN_DIR/portico-compression.so (set PORTICO_BUILD_DIR)"
 [[ $BENCH_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer (got '$BENCH_SECONDS')"
 [[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got '$BENCH_WARMUP')"
+[[ $BENCH_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer (got '$BENCH_ROUNDS')"
+# Seconds of each measured wrk run. wrk takes whole seconds: BENCH_SECONDS is rounded down to a multiple of the
+# rounds (at least one second each).
+SLICE=$((BENCH_SECONDS / BENCH_ROUNDS))
+((SLICE >= 1)) || SLICE=1
+((SLICE * BENCH_ROUNDS == BENCH_SECONDS)) ||
+    warn "BENCH_SECONDS=$BENCH_SECONDS is not a multiple of BENCH_ROUNDS=$BENCH_ROUNDS:" \
+         "measuring $BENCH_ROUNDS x $SLICE s"
 [[ $BENCH_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive integer (got '$BENCH_CONNS')"
 LEVELS=()
 for l in ${BENCH_LEVELS//,/ }; do
@@ -206,8 +217,11 @@ mkdir -p "$BENCH_OUT/raw"
 BENCH_OUT=$(cd "$BENCH_OUT" && pwd)
 RESULTS_TSV="$BENCH_OUT/results.tsv"
 # run.sh's columns (helpers.py tsvheader, so the rows come from helpers.py wrkrow), then this script's own.
-EXTRA_COLUMNS=$'level\tbody_bytes\tpage_bytes\twire_bytes_per_resp\tminflt_per_req'
+EXTRA_COLUMNS=$'level\tbody_bytes\tpage_bytes\twire_bytes_per_resp\tminflt_per_req\trounds'
 printf '%s\t%s\n' "$(helper tsvheader)" "$EXTRA_COLUMNS" >"$RESULTS_TSV"
+# One row per measured wrk run (round) of each proxy; results.tsv sums them up per proxy and level.
+SLICES_TSV="$BENCH_OUT/raw/slices.tsv"
+printf '%s\t%s\n' "$(helper tsvheader)" $'round\tlevel\tbody_bytes\tpage_bytes\twrk_bytes\tminflt' >"$SLICES_TSV"
 
 read -r ORIGIN_PORT NGINX_PORT PORTICO_PORT < <(helper freeports 3)
 
@@ -460,66 +474,126 @@ minflt() {
     echo "${f:-0}"
 }
 
-# run_wrk NAME LEVEL: warm-up, then the measured run with the proxy's CPU time read just before and after.
-# Appends one row to results.tsv. Returns 1 if the proxy died.
-run_wrk() {
-    local name=$1 level=$2 test="gzip_l$2"
-    local raw="$BENCH_OUT/raw/$test.$name.txt" url="http://127.0.0.1:$PROXY_PORT/$PAGE"
-    local wrk=(timeout -k 5 "$((BENCH_SECONDS + BENCH_WARMUP + 30))"
-        "${LOAD_PIN[@]}" "$WRK_BIN" -t "$BENCH_WRK_THREADS" -c "$BENCH_CONNS" -H "Accept-Encoding: gzip")
-    if ((BENCH_WARMUP > 0)); then
-        run_tracked "$BENCH_OUT/raw/$test.$name.warmup.txt" "${wrk[@]}" -d "${BENCH_WARMUP}s" "$url" || true
-    fi
+# warm_up NAME LEVEL: one unmeasured wrk run of BENCH_WARMUP seconds against the proxy.
+warm_up() {
+    local name=$1 level=$2
+    ((BENCH_WARMUP > 0)) || return 0
+    run_tracked "$BENCH_OUT/raw/gzip_l$level.$name.warmup.txt" timeout -k 5 "$((BENCH_WARMUP + 30))" \
+        "${LOAD_PIN[@]}" "$WRK_BIN" -t "$BENCH_WRK_THREADS" -c "$BENCH_CONNS" -H "Accept-Encoding: gzip" \
+        -d "${BENCH_WARMUP}s" "http://127.0.0.1:${P_PORT[$name]}/$PAGE" || true
+}
+
+# measure_slice NAME LEVEL ROUND: one measured wrk run of SLICE seconds, with the proxy's CPU time and page
+# faults read just before and after. Appends a row to raw/slices.tsv. Returns 1 if the proxy died.
+measure_slice() {
+    local name=$1 level=$2 round=$3
+    local pid=${P_PID[$name]} tag="gzip_l$2.$1.r$3" test="gzip_l$2"
+    local raw="$BENCH_OUT/raw/$tag.txt" url="http://127.0.0.1:${P_PORT[$name]}/$PAGE"
     local snap0 snap1 t0 t1 wall perf_pid="" flt0 flt1
-    flt0=$(minflt "$PROXY_PID")
-    snap0=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
+    flt0=$(minflt "$pid")
+    snap0=$(helper snap "$pid" "$ORIGIN_PID")
     if [[ $BENCH_PERF == 1 ]]; then
-        # Sampling stops with the sleep (at most the measured duration); timeout bounds perf itself.
-        start_bg "$BENCH_OUT/raw/perf.$test.$name.log" "${LOAD_PIN[@]}" timeout -k 5 "$((BENCH_SECONDS + 30))" \
-            "$PERF_BIN" record -F 999 -g -p "$PROXY_PID" -o "$BENCH_OUT/raw/perf.$test.$name.data" \
-            -- sleep "$BENCH_SECONDS"
+        # Sampling stops with the sleep (the measured duration); timeout bounds perf itself.
+        start_bg "$BENCH_OUT/raw/perf.$tag.log" "${LOAD_PIN[@]}" timeout -k 5 "$((SLICE + 30))" \
+            "$PERF_BIN" record -F 999 -g -p "$pid" -o "$BENCH_OUT/raw/perf.$tag.data" -- sleep "$SLICE"
         perf_pid=$STARTED_PID
     fi
     t0=$EPOCHREALTIME
-    run_tracked "$raw" "${wrk[@]}" -d "${BENCH_SECONDS}s" --latency -s "$BENCH_DIR/report.lua" "$url" || true
+    run_tracked "$raw" timeout -k 5 "$((SLICE + 30))" "${LOAD_PIN[@]}" "$WRK_BIN" -t "$BENCH_WRK_THREADS" \
+        -c "$BENCH_CONNS" -H "Accept-Encoding: gzip" -d "${SLICE}s" --latency -s "$BENCH_DIR/report.lua" "$url" ||
+        true
     t1=$EPOCHREALTIME
-    snap1=$(helper snap "$PROXY_PID" "$ORIGIN_PID")
-    flt1=$(minflt "$PROXY_PID")
+    snap1=$(helper snap "$pid" "$ORIGIN_PID")
+    flt1=$(minflt "$pid")
     wall=$("$PYTHON" -c "print($t1 - $t0)")
     if [[ -n $perf_pid ]]; then
         wait "$perf_pid" 2>/dev/null || true
         forget_pid "$perf_pid"
-        run_tracked "$BENCH_OUT/raw/perf.$test.$name.txt" timeout -k 5 120 "$PERF_BIN" report --stdio \
-            --no-children --sort dso,sym -i "$BENCH_OUT/raw/perf.$test.$name.data" || true
+        run_tracked "$BENCH_OUT/raw/perf.$tag.txt" timeout -k 5 120 "$PERF_BIN" report --stdio \
+            --no-children --sort dso,sym -i "$BENCH_OUT/raw/perf.$tag.data" || true
     fi
-    local row wire="-" flt="-" res
+    local row bytes="-" res
     row=$(helper wrkrow "$test" "$name" "$raw" "$snap0" "$snap1" "$wall" "$CLK_TCK") || true
     [[ -n $row ]] || row=$(helper row "$test" "$name" no-wrk-result)
-    # Bytes wrk read per response: status line, headers, chunk framing and the compressed body.
     res=$(grep '^BENCH_RESULT ' "$raw" || true)
-    if [[ $res =~ \"requests\":([0-9]+).*\"bytes\":([0-9]+) ]] && ((BASH_REMATCH[1] > 0)); then
-        wire=$((BASH_REMATCH[2] / BASH_REMATCH[1]))
-        # Page faults per request: about 0 for a proxy that reuses its memory; tens when memory freed after
-        # each response goes back to the kernel (heap trimming) and is faulted in again by the next one.
-        flt=$(awk -v a="$flt0" -v b="$flt1" -v n="${BASH_REMATCH[1]}" 'BEGIN { printf "%.2f", (b - a) / n }')
-    fi
-    row+=$'\t'"$level"$'\t'"$BODY_BYTES"$'\t'"$PAGE_SIZE"$'\t'"$wire"$'\t'"$flt"
-    printf '%s\n' "$row" >>"$RESULTS_TSV"
-    awk -F'\t' -v p="$name" '{
-        printf "  %-8s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req (%s%%)  busy P/L %s/%s%%  %s B/resp  %s faults/req  %s %s\n",
-               p, $4, $5, $7, $9, $10, $20, $21, $26, $27, $3, ($18 == "-" ? "" : $18) }' <<<"$row"
-    if [[ $row != *$'\tok\t'* ]] && ! grep -q '^BENCH_RESULT' "$raw"; then
+    [[ $res =~ \"bytes\":([0-9]+) ]] && bytes=${BASH_REMATCH[1]}
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$round" "$level" "${P_BODY[$name]}" "$PAGE_SIZE" "$bytes" \
+        "$((flt1 - flt0))" >>"$SLICES_TSV"
+    # Progress line: rps, p50, p99, CPU/req, CPU%, busy P/L, status (columns of results.tsv), faults/req.
+    awk -F'\t' -v p="$name" -v r="$round" -v f="$((flt1 - flt0))" '{
+        printf "  round %s %-8s %8s req/s  p50 %7s ms  p99 %7s ms  CPU %7s us/req (%s%%)  busy P/L %s/%s%%  %s faults/req  %s %s\n",
+               r, p, $4, $5, $7, $9, $10, $20, $21, ($11 > 0 ? sprintf("%.2f", f / $11) : "-"), $3,
+               ($18 == "-" ? "" : $18) }' <<<"$row"
+    if [[ $row != *$'\tok\t'* ]] && [[ -z $res ]]; then
         sed 's/^/    wrk: /' "$raw" | tail -n 5 >&2
     fi
-    if ! is_running "$PROXY_PID"; then
-        show_log "$PROXY_LOG"
-        warn "$name died during the level $level run"
+    if ! is_running "$pid"; then
+        show_log "${P_LOG[$name]}"
+        warn "$name died during round $round at level $level"
         return 1
     fi
-    # nginx logs (at warn) when it buffers an upstream response to a temporary file; say so, it costs CPU.
-    if grep -q 'buffered to a temporary file' "$PROXY_LOG" 2>/dev/null; then
-        warn "$name: some upstream responses were buffered to temporary files (see $PROXY_LOG)"
-    fi
+}
+
+# aggregate NAME LEVEL [NOTE]: the results.tsv row of one proxy at one level, from its rounds in slices.tsv.
+# Requests, bytes, CPU time and faults are summed over the rounds (req/s = requests / measured seconds, CPU/req
+# = CPU time / requests); percentages are weighted by duration; p50/p90/p99 are the rounds' values weighted by
+# their requests (wrk's histograms cannot be merged), max is the largest.
+aggregate() {
+    "$PYTHON" - "$SLICES_TSV" "$1" "$2" "${3:-}" >>"$RESULTS_TSV" <<'EOF'
+import sys
+path, proxy, level, extra_note = sys.argv[1:5]
+with open(path) as f:
+    header = f.readline().rstrip("\n").split("\t")
+    rows = [dict(zip(header, l.rstrip("\n").split("\t"))) for l in f if l.strip()]
+rows = [r for r in rows if r["proxy"] == proxy and r["level"] == level]
+base = header[:header.index("round")]
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+valid = [r for r in rows if num(r["requests"]) and num(r["duration_s"])]
+out = {c: "-" for c in base}
+out.update(test=f"gzip_l{level}", proxy=proxy)
+# Notes of the rounds (wrk error details), without helpers.py's per-round "other processes used N%" (summed up
+# below); then the note given by the caller (e.g. the proxy died).
+notes = [n for r in rows if r.get("note") not in (None, "", "-") for n in r["note"].split(",")
+         if not n.startswith("other processes used")] + ([extra_note] if extra_note else [])
+if valid:
+    req = sum(num(r["requests"]) for r in valid)
+    dur = sum(num(r["duration_s"]) for r in valid)
+    def wavg(key, weight):
+        pairs = [(num(r[key]), num(r[weight])) for r in valid if num(r[key]) is not None]
+        w = sum(b for _, b in pairs)
+        return round(sum(a * b for a, b in pairs) / w, 3) if w else "-"
+    out.update(
+        rps=round(req / dur, 1), requests=int(req), duration_s=round(dur, 3),
+        errors=int(sum(num(r["errors"]) or 0 for r in valid)),
+        cpu_us_per_req=wavg("cpu_us_per_req", "requests"),
+        p50_ms=wavg("p50_ms", "requests"), p90_ms=wavg("p90_ms", "requests"), p99_ms=wavg("p99_ms", "requests"),
+        max_ms=max(num(r["max_ms"]) or 0 for r in valid),
+        cpu_pct=wavg("cpu_pct", "duration_s"), origin_cpu_pct=wavg("origin_cpu_pct", "duration_s"),
+        proxy_core_busy_pct=wavg("proxy_core_busy_pct", "duration_s"),
+        load_core_busy_pct=wavg("load_core_busy_pct", "duration_s"),
+        proxy_core_other_pct=wavg("proxy_core_other_pct", "duration_s"))
+    statuses = {r["status"] for r in rows}
+    out["status"] = ("errors" if out["errors"] or extra_note or len(valid) < len(rows) or "errors" in statuses
+                     else "noisy" if "noisy" in statuses else "ok")
+    if "noisy" in statuses and out["proxy_core_other_pct"] != "-":
+        notes.append(f"other processes used {out['proxy_core_other_pct']:.0f}% of the proxy's CPU"
+                     + (" (average of the rounds)" if len(valid) > 1 else ""))
+    wb = [num(r["wrk_bytes"]) for r in valid]
+    wire = round(sum(wb) / req) if all(b is not None for b in wb) else "-"
+    flt = round(sum(num(r["minflt"]) or 0 for r in valid) / req, 2)
+else:
+    out["status"] = "failed"
+    wire = flt = "-"
+out["note"] = "; ".join(dict.fromkeys(n.replace("\t", " ") for n in notes)) or "-"
+body = rows[0]["body_bytes"] if rows else "-"
+page = rows[0]["page_bytes"] if rows else "-"
+print("\t".join(str(out[c]) for c in base) + "\t" + "\t".join(str(x) for x in (level, body, page, wire, flt,
+                                                                              len(valid))))
+EOF
 }
 
 # ------------------------------------------------------------------------------------------------------------
@@ -538,7 +612,8 @@ log "Portico compression benchmark: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname
 log "  nginx $nginx_version | wrk $wrk_version | portico: $PORTICO_BIN $portico_version"
 log "  plugin: $PLUGIN_DIR/portico-compression.so"
 log "  zlib: nginx ${zlib_nginx:-?} | plugin ${zlib_portico:-?}"
-log "  gzip levels: ${LEVELS[*]}; $BENCH_SECONDS s per run after ${BENCH_WARMUP} s warm-up; wrk -t$BENCH_WRK_THREADS" \
+log "  gzip levels: ${LEVELS[*]}; per proxy and level: ${BENCH_WARMUP} s warm-up, then $BENCH_ROUNDS x $SLICE s" \
+    "measured (rounds alternate between the proxies); wrk -t$BENCH_WRK_THREADS" \
     "-c$BENCH_CONNS, keep-alive, Accept-Encoding: gzip; pinning:" \
     "$([[ $BENCH_PIN == 1 ]] && echo "proxy CPU $BENCH_PROXY_CPU, wrk+origin CPU $BENCH_LOAD_CPU" || echo off)$perf_note"
 log "  output: $BENCH_OUT"
@@ -564,19 +639,42 @@ log "origin: nginx on 127.0.0.1:$ORIGIN_PORT (pid $ORIGIN_PID), /$PAGE: $PAGE_SI
 for level in "${LEVELS[@]}"; do
     log ""
     log "gzip level $level"
+    declare -A P_PID=() P_PORT=() P_LOG=() P_BODY=() P_NOTE=()
+    LIVE=()
     for proxy in "${PROXIES[@]}"; do
         BODY_BYTES="-"
         if ! start_proxy "$proxy" "$level"; then
             warn "$proxy: failed to start or to compress correctly at level $level; no numbers for it"
             [[ -n $PROXY_PID ]] && stop_pid "$PROXY_PID"
             helper row "gzip_l$level" "$proxy" failed "did not start or verify" |
-                sed "s/\$/\t$level\t-\t$PAGE_SIZE\t-\t-/" >>"$RESULTS_TSV"
+                sed "s/\$/\t$level\t-\t$PAGE_SIZE\t-\t-\t0/" >>"$RESULTS_TSV"
             FINAL_RC=1
             continue
         fi
-        run_wrk "$proxy" "$level" || FINAL_RC=1
-        stop_pid "$PROXY_PID"
-        PROXY_PID=""
+        P_PID[$proxy]=$PROXY_PID P_PORT[$proxy]=$PROXY_PORT P_LOG[$proxy]=$PROXY_LOG P_BODY[$proxy]=$BODY_BYTES
+        LIVE+=("$proxy")
+    done
+    for proxy in "${LIVE[@]+"${LIVE[@]}"}"; do warm_up "$proxy" "$level"; done
+    # Rounds in ABBA order (nginx, portico, portico, nginx, ...): both proxies are measured close together in
+    # time, so a slow drift of the machine's speed falls on both alike.
+    for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+        order=("${LIVE[@]+"${LIVE[@]}"}")
+        if ((round % 2 == 0)); then
+            order=()
+            for ((i = ${#LIVE[@]} - 1; i >= 0; i--)); do order+=("${LIVE[i]}"); done
+        fi
+        for proxy in "${order[@]+"${order[@]}"}"; do
+            [[ -z ${P_NOTE[$proxy]:-} ]] || continue
+            measure_slice "$proxy" "$level" "$round" || { P_NOTE[$proxy]="died during round $round"; FINAL_RC=1; }
+        done
+    done
+    for proxy in "${LIVE[@]+"${LIVE[@]}"}"; do
+        aggregate "$proxy" "$level" "${P_NOTE[$proxy]:-}"
+        # nginx logs (at warn) when it buffers an upstream response to a temporary file; it costs CPU.
+        if grep -q 'buffered to a temporary file' "${P_LOG[$proxy]}" 2>/dev/null; then
+            warn "$proxy: some upstream responses were buffered to temporary files (see ${P_LOG[$proxy]})"
+        fi
+        stop_pid "${P_PID[$proxy]}"
     done
 done
 

@@ -264,8 +264,9 @@ void Session::begin_request() {
         if (rest.empty() || rest[0] == '#') {
             rest = "/";
         } else if (rest[0] == '?') {
-            origin_form_.assign("/").append(rest);
-            rest = origin_form_;
+            std::string& origin_form = worker_.target_scratch();  // lives until the head was written, in this call
+            origin_form.assign("/").append(rest);
+            rest = origin_form;
         }
         request.target = rest;
     }
@@ -726,7 +727,7 @@ void Session::close_after_response() {
 }
 
 void Session::respond_error(int status, bool close_after) {
-    bool response_begun = chain_ ? client_head_written_ : response_state_ != ResponseState::WaitHead;
+    bool response_begun = chain_ ? filtered_->client_head_written : response_state_ != ResponseState::WaitHead;
     if (response_begun || phase_ == Phase::Tunnel) {
         close();  // the response has begun: the cut is the only signal left
         return;
@@ -859,7 +860,9 @@ bool Session::flush_upstream() {
     if (n > 0) {
         upstream_activity_ = true;
         if (phase_ == Phase::Forward && !request_sent_) {
-            if (request_body_done_ && (!chain_ || request_out_done_) && upstream_out_.empty()) request_sent_ = true;
+            if (request_body_done_ && (!chain_ || filtered_->request_out_done) && upstream_out_.empty()) {
+                request_sent_ = true;
+            }
             // The response timeout runs from the last byte of the request we managed to send.
             arm_upstream(UpstreamTimer::Response, pool_->response_timers());
         }
@@ -987,6 +990,7 @@ void Session::begin_drain() {
 
 void Session::reset_request() {
     chain_.reset();
+    filtered_.reset();
     client_out_.reset();
     upstream_out_.reset();
     upstream_in_.clear();

@@ -196,27 +196,30 @@ private:
     int status_ = 0;
     uint64_t body_bytes_sent_ = 0;
 
-    // The filters of the current request, on routes that have any (null otherwise: the fast path).
+    // The filters of the current request, on routes that have any (null otherwise: the fast path), and the
+    // session's state for them, allocated with them so that the fast path and idle connections do not carry it.
     std::unique_ptr<FilterChain> chain_;
-    std::string upstream_request_line_;  // "GET /x HTTP/1.1\r\n", to write the head after the filters
-    std::string request_trailers_;       // chunked request trailers, passed on unchanged
-    std::string response_trailers_;
-    bool upstream_requested_ = false;    // the filtered request head went to an upstream (or never will)
-    bool continue_pending_ = false;      // Expect: 100-continue, answered when the filters pass the request
-    bool request_out_done_ = false;      // the whole filtered request body went into upstream_out_
-    bool client_head_written_ = false;   // the filtered response head went into client_out_
-    bool client_body_done_ = false;      // ... and its whole body
-    bool request_out_chunked_ = false;
-    uint64_t request_out_declared_ = 0;  // Content-Length the filtered request (response) was sent with
-    uint64_t request_out_sent_ = 0;
-    uint64_t response_out_declared_ = 0;
-    uint64_t response_out_sent_ = 0;
+    struct Filtered {
+        std::string upstream_request_line;  // "GET /x HTTP/1.1\r\n", to write the head after the filters
+        std::string request_trailers;       // chunked request trailers, passed on unchanged
+        std::string response_trailers;
+        bool upstream_requested = false;    // the filtered request head went to an upstream (or never will)
+        bool continue_pending = false;      // Expect: 100-continue, answered when the filters pass the request
+        bool request_out_done = false;      // the whole filtered request body went into upstream_out_
+        bool client_head_written = false;   // the filtered response head went into client_out_
+        bool client_body_done = false;      // ... and its whole body
+        bool request_out_chunked = false;
+        uint64_t request_out_declared = 0;  // Content-Length the filtered request (response) was sent with
+        uint64_t request_out_sent = 0;
+        uint64_t response_out_declared = 0;
+        uint64_t response_out_sent = 0;
+    };
+    std::unique_ptr<Filtered> filtered_;
 
     // Kept for the access log only when it is on (the request head's views do not outlive forwarding).
     std::string log_fields_;
     std::string client_ip_;
     std::string host_;  // the client's Host, for rewriting Location
-    std::string origin_form_;  // "/?q" made from an absolute-form target "http://h?q"
 };
 
 }  // namespace portico::proxy

@@ -76,6 +76,7 @@ void Session::chain_wake() {
 void Session::begin_filtered_request(const http::RequestHead& request, size_t route_index) {
     const config::Config& config = worker_.config();
     pool_ = &worker_.pool(route_->upstream_index);
+    filtered_ = std::make_unique<Filtered>();
     const auto& filters = worker_.plugin_set()->route_filters(route_index);
     chain_ = std::make_unique<FilterChain>(*this, filters, worker_.index(), worker_.loop(), worker_.log(),
                                            route_->filter_buffer, config.limits.buffer_size,
@@ -96,21 +97,15 @@ void Session::begin_filtered_request(const http::RequestHead& request, size_t ro
     std::string head;
     RequestForwarding forwarding{client_ip_, "http", request_id_, pool_->upstream().name, &config.server};
     write_upstream_request(request, forwarding, head);
-    upstream_request_line_.assign(head, 0, head.find("\r\n") + 2);
+    filtered_->upstream_request_line.assign(head, 0, head.find("\r\n") + 2);
     chain.request_headers.assign_from_head(head);
     chain.request_headers.remove("transfer-encoding");  // framing is chosen again after the filters
 
     client_in_.consume(request.head_size);
     request_parser_.reset();
     // "100 Continue" only once the filters let the request through: one that refuses it must stop the upload.
-    continue_pending_ = request.expect_continue && !request_body_done_ && version_ == http::Version::Http11;
+    filtered_->continue_pending = request.expect_continue && !request_body_done_ && version_ == http::Version::Http11;
     upstream_out_.reset();
-    upstream_requested_ = false;
-    request_out_done_ = false;
-    client_head_written_ = false;
-    client_body_done_ = false;
-    request_trailers_.clear();
-    response_trailers_.clear();
     tried_count_ = 0;
     attempts_ = 0;
     failure_status_ = 502;
@@ -124,7 +119,7 @@ bool Session::step_filtered() {
 
     // A client that hangs up while its request is still inside the filters (a paused auth check, say) is gone
     // for good: nothing will be sent upstream, so end the stream now rather than at the pause deadline.
-    if (client_eof_ && client_in_.empty() && !upstream_requested_ && !chain_->local_reply()) {
+    if (client_eof_ && client_in_.empty() && !filtered_->upstream_requested && !chain_->local_reply()) {
         close();
         return true;
     }
@@ -138,19 +133,19 @@ bool Session::step_filtered() {
     }
     if (chain_->local_reply()) {
         if (upstream_) release_upstream(false);
-        upstream_requested_ = true;  // never, now
+        filtered_->upstream_requested = true;  // never, now
         response_state_ = ResponseState::Done;
     } else {
-        if (!upstream_requested_ && chain_->headers_out(Dir::Request)) {
-            if (continue_pending_) client_out_.head.append("HTTP/1.1 100 Continue\r\n\r\n");
-            continue_pending_ = false;
+        if (!filtered_->upstream_requested && chain_->headers_out(Dir::Request)) {
+            if (filtered_->continue_pending) client_out_.head.append("HTTP/1.1 100 Continue\r\n\r\n");
+            filtered_->continue_pending = false;
             write_filtered_upstream_head();
-            upstream_requested_ = true;
+            filtered_->upstream_requested = true;
             connect_upstream();
             if (!chain_ || closed_) return true;  // no endpoint: the error page is on its way
             progress = true;
         }
-        if (upstream_requested_) {
+        if (filtered_->upstream_requested) {
             progress |= encode_request_body();
             if (!chain_ || closed_) return true;
         }
@@ -177,22 +172,22 @@ bool Session::step_filtered() {
     // Response: the chain's output to the client.
     progress |= chain_->run(Dir::Response);
     if (filtered_failure()) return true;
-    if (!client_head_written_ && chain_->headers_out(Dir::Response)) {
+    if (!filtered_->client_head_written && chain_->headers_out(Dir::Response)) {
         if (!write_filtered_client_head()) return true;
         progress = true;
     }
-    if (client_head_written_ && !client_body_done_) {
+    if (filtered_->client_head_written && !filtered_->client_body_done) {
         progress |= encode_response_body();
         if (!chain_ || closed_) return true;
     }
-    if (client_body_done_ && response_state_ == ResponseState::Done && client_out_.empty()) {
+    if (filtered_->client_body_done && response_state_ == ResponseState::Done && client_out_.empty()) {
         finish_request();
         return true;
     }
     if (response_truncated_ && response_state_ == ResponseState::Done) {
         // The upstream cut the body short: an error page if the client has seen nothing, else the cut itself
         // once what we have is out.
-        if (!client_head_written_) {
+        if (!filtered_->client_head_written) {
             filtered_error(502, PORTICO_DONE_RESET);
             return true;
         }
@@ -222,7 +217,7 @@ bool Session::filtered_failure() {
 }
 
 void Session::filtered_error(int status, portico_done_reason reason) {
-    bool begun = client_head_written_;
+    bool begun = filtered_->client_head_written;
     if (!begun) status_ = status;  // what on_done reports
     end_chain(reason);
     if (begun) {
@@ -279,7 +274,7 @@ bool Session::feed_request_body() {
             }
             chain_->feed(Dir::Request, result.data.data(), result.data.size());
         } else if (result.status == http::ChunkedDecoder::Status::Done) {
-            request_trailers_.assign(result.trailers);
+            filtered_->request_trailers.assign(result.trailers);
             request_body_done_ = true;
             chain_->feed_end(Dir::Request);
         }
@@ -297,51 +292,51 @@ void Session::write_filtered_upstream_head() {
     chain.headers_sent[Dir::Request] = true;
     HeaderMap& map = chain.request_headers;
     std::string& out = upstream_out_.head;
-    out.assign(upstream_request_line_);
-    request_out_chunked_ = false;
-    request_out_sent_ = 0;
+    out.assign(filtered_->upstream_request_line);
+    filtered_->request_out_chunked = false;
+    filtered_->request_out_sent = 0;
     const std::string* length = map.get("content-length");
-    if (length && !parse_length(length, request_out_declared_)) length = nullptr;  // cannot happen: ours
+    if (length && !parse_length(length, filtered_->request_out_declared)) length = nullptr;  // cannot happen: ours
     if (!length) {
         map.remove("content-length");
-        request_out_chunked_ = chain.has_body(Dir::Request);
+        filtered_->request_out_chunked = chain.has_body(Dir::Request);
     }
     map.serialize(out);
-    if (request_out_chunked_) out.append("Transfer-Encoding: chunked\r\n");
+    if (filtered_->request_out_chunked) out.append("Transfer-Encoding: chunked\r\n");
     out.append("\r\n");
-    if (!length && !request_out_chunked_) request_out_declared_ = 0;
+    if (!length && !filtered_->request_out_chunked) filtered_->request_out_declared = 0;
 }
 
 bool Session::encode_request_body() {
-    if (request_out_done_) return false;
+    if (filtered_->request_out_done) return false;
     FilterChain& chain = *chain_;
     BodyQueue& output = chain.output(Dir::Request);
     // With Content-Length kept, the last byte waits until the filters' end is known: should they have made the
     // body longer, the upstream must not have received a complete (and wrong) request by then.
     uint64_t room_limit = UINT64_MAX;
-    if (!request_out_chunked_) {
-        room_limit = request_out_declared_ - request_out_sent_;
+    if (!filtered_->request_out_chunked) {
+        room_limit = filtered_->request_out_declared - filtered_->request_out_sent;
         if (!chain.end_out(Dir::Request) && room_limit > 0) --room_limit;
     }
-    size_t moved = move_body(output, upstream_out_.body, request_out_chunked_, room_limit);
-    request_out_sent_ += moved;
-    if (!request_out_chunked_ && chain.end_out(Dir::Request) && !output.empty() &&
-        request_out_sent_ == request_out_declared_) {
+    size_t moved = move_body(output, upstream_out_.body, filtered_->request_out_chunked, room_limit);
+    filtered_->request_out_sent += moved;
+    if (!filtered_->request_out_chunked && chain.end_out(Dir::Request) && !output.empty() &&
+        filtered_->request_out_sent == filtered_->request_out_declared) {
         // A filter made the body longer than the Content-Length it left in place.
         worker_.log().error("request " + request_id_ + ": filters changed the body length but kept Content-Length");
         filtered_error(500, PORTICO_DONE_ERROR);
         return true;
     }
     if (chain.end_out(Dir::Request) && output.empty()) {
-        if (request_out_chunked_) {
+        if (filtered_->request_out_chunked) {
             if (upstream_out_.body.writable() < 2 * kChunkOverhead) return moved > 0;
-            upstream_out_.tail.assign("0\r\n").append(request_trailers_).append("\r\n");
-        } else if (request_out_sent_ != request_out_declared_) {
+            upstream_out_.tail.assign("0\r\n").append(filtered_->request_trailers).append("\r\n");
+        } else if (filtered_->request_out_sent != filtered_->request_out_declared) {
             worker_.log().error("request " + request_id_ + ": filters changed the body length but kept Content-Length");
             filtered_error(500, PORTICO_DONE_ERROR);
             return true;
         }
-        request_out_done_ = true;
+        filtered_->request_out_done = true;
         return true;
     }
     return moved > 0;
@@ -420,7 +415,7 @@ bool Session::feed_response_body() {
                 if (result.status == http::ChunkedDecoder::Status::Data) {
                     chain_->feed(Dir::Response, result.data.data(), result.data.size());
                 } else if (result.status == http::ChunkedDecoder::Status::Done) {
-                    response_trailers_.assign(result.trailers);
+                    filtered_->response_trailers.assign(result.trailers);
                     upstream_in_.consume(result.consumed);
                     chain_->feed_end(Dir::Response);
                     response_complete();
@@ -449,17 +444,17 @@ bool Session::feed_response_body() {
 bool Session::write_filtered_client_head() {
     FilterChain& chain = *chain_;
     chain.headers_sent[Dir::Response] = true;
-    client_head_written_ = true;
+    filtered_->client_head_written = true;
     status_ = static_cast<int>(chain.status);
     HeaderMap& map = chain.response_headers;
     bool http11 = version_ == http::Version::Http11;
     bool bodyless = method_ == http::Method::Head || status_ == 204 || status_ == 304 || status_ < 200;
-    response_out_sent_ = 0;
+    filtered_->response_out_sent = 0;
     if (bodyless || !chain.has_body(Dir::Response)) {
         client_framing_ = ClientFraming::None;
-        response_out_declared_ = 0;
+        filtered_->response_out_declared = 0;
         if (!bodyless && !map.contains("content-length")) map.add("Content-Length", "0");
-    } else if (parse_length(map.get("content-length"), response_out_declared_)) {
+    } else if (parse_length(map.get("content-length"), filtered_->response_out_declared)) {
         client_framing_ = ClientFraming::ContentLength;
     } else {
         map.remove("content-length");
@@ -498,10 +493,10 @@ bool Session::encode_response_body() {
             break;
         case ClientFraming::ContentLength: {
             // As for requests: the last byte waits for the end, so a body made longer is never a whole response.
-            uint64_t limit = response_out_declared_ - response_out_sent_;
+            uint64_t limit = filtered_->response_out_declared - filtered_->response_out_sent;
             if (!chain.end_out(Dir::Response) && limit > 0) --limit;
             moved = move_body(output, client_out_.body, false, limit);
-            if (chain.end_out(Dir::Response) && !output.empty() && response_out_sent_ + moved == response_out_declared_) {
+            if (chain.end_out(Dir::Response) && !output.empty() && filtered_->response_out_sent + moved == filtered_->response_out_declared) {
                 worker_.log().error("request " + request_id_ +
                                     ": filters changed the response length but kept Content-Length");
                 close();
@@ -516,19 +511,19 @@ bool Session::encode_response_body() {
             moved = move_body(output, client_out_.body, false, UINT64_MAX);
             break;
     }
-    response_out_sent_ += moved;
+    filtered_->response_out_sent += moved;
     body_bytes_sent_ += moved;
     bool ended = chain.end_out(Dir::Response) && output.empty();
     if (!ended) return moved > 0;
     if (client_framing_ == ClientFraming::Chunked) {
         if (client_out_.body.writable() < 2 * kChunkOverhead && !client_out_.body.empty()) return moved > 0;
-        client_out_.tail.assign("0\r\n").append(response_trailers_).append("\r\n");
-    } else if (client_framing_ == ClientFraming::ContentLength && response_out_sent_ != response_out_declared_) {
+        client_out_.tail.assign("0\r\n").append(filtered_->response_trailers).append("\r\n");
+    } else if (client_framing_ == ClientFraming::ContentLength && filtered_->response_out_sent != filtered_->response_out_declared) {
         worker_.log().error("request " + request_id_ + ": filters changed the response length but kept Content-Length");
         close();
         return false;
     }
-    client_body_done_ = true;
+    filtered_->client_body_done = true;
     return true;
 }
 

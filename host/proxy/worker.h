@@ -82,6 +82,8 @@ public:
     // of each per worker serves every session and an idle connection carries none.
     http::RequestHead& request_scratch() { return request_scratch_; }
     http::ResponseHead& response_scratch() { return response_scratch_; }
+    // A request target the session had to rewrite ("http://h?q" -> "/?q"), used within the same call.
+    std::string& target_scratch() { return target_scratch_; }
 
 private:
     class Acceptor;
@@ -110,6 +112,7 @@ private:
     std::string date_text_;
     http::RequestHead request_scratch_;
     http::ResponseHead response_scratch_;
+    std::string target_scratch_;
     std::thread thread_;
     std::promise<bool> ready_;
     std::atomic<bool> finished_{false};

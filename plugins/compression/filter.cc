@@ -117,7 +117,14 @@ portico_action StreamFilter::on_response_headers(portico_stream* s, bool end_str
     }
     std::optional<Coding> coding = choose_coding(accept, config_.preference);
     if (!coding) return PORTICO_ACTION_CONTINUE;
-    encoder_ = make_encoder(*coding, config_.level[static_cast<size_t>(*coding)]);
+    int level = config_.level[static_cast<size_t>(*coding)];
+    if (*coding == Coding::Gzip) {
+        arena_ = std::make_unique<Arena>(kGzipArenaSize);
+        Allocator allocator = arena_->allocator();
+        encoder_ = make_encoder(*coding, level, &allocator);
+    } else {
+        encoder_ = make_encoder(*coding, level);
+    }
     if (!encoder_) return PORTICO_ACTION_CONTINUE;  // out of memory: identity is still a correct answer
 
     http.header_set(s, PORTICO_RESPONSE_HEADERS, view("Content-Encoding"), view(name(*coding)));

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "arena.h"
 #include "codec.h"
 #include "config.h"
 
@@ -23,6 +24,7 @@ private:
     bool encode(portico_stream* s, const uint8_t* data, size_t len, Flush mode);
 
     const FilterConfig& config_;
+    std::unique_ptr<Arena> arena_;      // gzip's state, in one block (declared first: it outlives the encoder)
     std::unique_ptr<Encoder> encoder_;  // set while this response is being compressed
     bool finished_ = false;
 };
