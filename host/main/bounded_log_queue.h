@@ -25,7 +25,8 @@ struct LogQueueState {
 // In front of the AsyncChannel, on the logging thread (a worker): admits a line or drops it.
 class LogQueueEntry final : public Poco::Channel {
 public:
-    LogQueueEntry(LogQueueState& state, Poco::AutoPtr<Poco::Channel> next) : state_(state), next_(std::move(next)) {}
+    LogQueueEntry(LogQueueState& state, Poco::AutoPtr<Poco::Channel> next)
+        : state_(state), next_(std::move(next)) {}
     void log(const Poco::Message& message) override {
         if (state_.pending.fetch_add(1, std::memory_order_relaxed) >= state_.limit) {
             state_.pending.fetch_sub(1, std::memory_order_relaxed);

@@ -16,7 +16,9 @@ std::string_view view_of(portico_view view) {
     return view.data ? std::string_view(view.data, view.len) : std::string_view();
 }
 
-portico_view to_view(std::string_view text) { return portico_view{text.data(), text.size()}; }
+portico_view to_view(std::string_view text) {
+    return portico_view{text.data(), text.size()};
+}
 
 // The stream's slot if the call is allowed now: on the worker, before the stream ended.
 FilterSlot* live(portico_stream* s) {
@@ -60,16 +62,35 @@ portico_status attr_get(portico_stream* s, portico_attr attr, portico_view* out)
     const StreamAttributes& a = slot->chain.attributes;
     const std::string* value = nullptr;
     switch (attr) {
-        case PORTICO_ATTR_METHOD: value = &a.method; break;
-        case PORTICO_ATTR_PATH: value = &a.path; break;
-        case PORTICO_ATTR_AUTHORITY: value = &a.authority; break;
-        case PORTICO_ATTR_SCHEME: value = &a.scheme; break;
-        case PORTICO_ATTR_PROTOCOL: value = &a.protocol; break;
-        case PORTICO_ATTR_CLIENT_ADDRESS: value = &a.client_address; break;
-        case PORTICO_ATTR_ROUTE: value = &a.route; break;
-        case PORTICO_ATTR_UPSTREAM: value = &a.upstream; break;
-        case PORTICO_ATTR_REQUEST_ID: value = &a.request_id; break;
-        default: return PORTICO_E_NOT_FOUND;  // TLS attributes: not on plain connections (the tls plugin adds them)
+        case PORTICO_ATTR_METHOD:
+            value = &a.method;
+            break;
+        case PORTICO_ATTR_PATH:
+            value = &a.path;
+            break;
+        case PORTICO_ATTR_AUTHORITY:
+            value = &a.authority;
+            break;
+        case PORTICO_ATTR_SCHEME:
+            value = &a.scheme;
+            break;
+        case PORTICO_ATTR_PROTOCOL:
+            value = &a.protocol;
+            break;
+        case PORTICO_ATTR_CLIENT_ADDRESS:
+            value = &a.client_address;
+            break;
+        case PORTICO_ATTR_ROUTE:
+            value = &a.route;
+            break;
+        case PORTICO_ATTR_UPSTREAM:
+            value = &a.upstream;
+            break;
+        case PORTICO_ATTR_REQUEST_ID:
+            value = &a.request_id;
+            break;
+        default:
+            return PORTICO_E_NOT_FOUND;  // TLS attributes: not on plain connections (the tls plugin adds them)
     }
     *out = to_view(*value);
     return PORTICO_OK;
@@ -128,8 +149,8 @@ portico_status header_at(portico_stream* s, portico_headers_kind which, size_t i
     return PORTICO_OK;
 }
 
-portico_status header_change(portico_stream* s, portico_headers_kind which, portico_view name,
-                             portico_view value, bool replace) {
+portico_status header_change(portico_stream* s, portico_headers_kind which, portico_view name, portico_view value,
+                             bool replace) {
     FilterSlot* slot = live(s);
     if (!slot) return PORTICO_E_CLOSED;
     std::string_view n = view_of(name), v = view_of(value);
@@ -185,8 +206,8 @@ BodyQueue* pending(portico_stream* s, portico_direction d, portico_status& error
     return &slot->stage[dir].pending;
 }
 
-portico_status body_chunks(portico_stream* s, portico_direction d, portico_view* views, size_t max,
-                           size_t* count, size_t* total) {
+portico_status body_chunks(portico_stream* s, portico_direction d, portico_view* views, size_t max, size_t* count,
+                           size_t* total) {
     portico_status error = PORTICO_OK;
     BodyQueue* queue = pending(s, d, error);
     if (!queue) return error;
@@ -247,8 +268,8 @@ portico_status resume(portico_stream* s, portico_direction d) {
     return slot->chain.resume(*slot, dir);
 }
 
-portico_status send_local_reply(portico_stream* s, uint32_t status, const portico_header* headers,
-                                size_t n_headers, const char* body, size_t body_len, const char* details) {
+portico_status send_local_reply(portico_stream* s, uint32_t status, const portico_header* headers, size_t n_headers,
+                                const char* body, size_t body_len, const char* details) {
     FilterSlot* slot = live(s);
     if (!slot) return PORTICO_E_CLOSED;
     if ((n_headers > 0 && !headers) || (body_len > 0 && !body)) return PORTICO_E_BAD_ARG;
@@ -317,7 +338,9 @@ portico_status poster_post(portico_poster* poster, uint64_t token) {
     return PORTICO_OK;
 }
 
-void poster_free(portico_poster* poster) { delete reinterpret_cast<Poster*>(poster); }
+void poster_free(portico_poster* poster) {
+    delete reinterpret_cast<Poster*>(poster);
+}
 
 const portico_http_api kHttpApi = [] {
     portico_http_api api;
@@ -349,6 +372,8 @@ const portico_http_api kHttpApi = [] {
 
 }  // namespace
 
-const portico_http_api* http_filter_api() { return &kHttpApi; }
+const portico_http_api* http_filter_api() {
+    return &kHttpApi;
+}
 
 }  // namespace portico::proxy

@@ -14,12 +14,18 @@ constexpr size_t kOutput = SIZE_MAX;
 
 const char* action_name(portico_action action) {
     switch (action) {
-        case PORTICO_ACTION_CONTINUE: return "CONTINUE";
-        case PORTICO_ACTION_STOP: return "STOP";
-        case PORTICO_ACTION_STOP_AND_BUFFER: return "STOP_AND_BUFFER";
-        case PORTICO_ACTION_STOP_NO_BUFFER: return "STOP_NO_BUFFER";
-        case PORTICO_ACTION_ERROR: return "ERROR";
-        default: return "an unknown action";
+        case PORTICO_ACTION_CONTINUE:
+            return "CONTINUE";
+        case PORTICO_ACTION_STOP:
+            return "STOP";
+        case PORTICO_ACTION_STOP_AND_BUFFER:
+            return "STOP_AND_BUFFER";
+        case PORTICO_ACTION_STOP_NO_BUFFER:
+            return "STOP_NO_BUFFER";
+        case PORTICO_ACTION_ERROR:
+            return "ERROR";
+        default:
+            return "an unknown action";
     }
 }
 
@@ -66,7 +72,8 @@ FilterChain::FilterChain(ChainOwner& owner, const std::vector<std::shared_ptr<pl
     for (auto& slot : slots_) {
         const plugins::FilterInstance& filter = slot->instance;
         if (!filter.ops->stream_new) continue;
-        void* worker_state = worker_index < filter.worker_state.size() ? filter.worker_state[worker_index] : nullptr;
+        void* worker_state =
+            worker_index < filter.worker_state.size() ? filter.worker_state[worker_index] : nullptr;
         in_hook_ = slot.get();
         slot->state = filter.ops->stream_new(filter.config, worker_state, to_stream(slot.get()));
         in_hook_ = nullptr;
@@ -146,7 +153,9 @@ uint64_t FilterChain::kept_bytes(Dir dir) const {
 }
 
 // Bytes on their way through (not held): limited to about one socket buffer, which is the backpressure.
-uint64_t FilterChain::flowing_bytes(Dir dir) const { return held_bytes(dir) - kept_bytes(dir); }
+uint64_t FilterChain::flowing_bytes(Dir dir) const {
+    return held_bytes(dir) - kept_bytes(dir);
+}
 
 bool FilterChain::accepts_input(Dir dir) const {
     if (finished_ || failure_ != ChainFailure::None) return false;
@@ -303,21 +312,19 @@ void FilterChain::pass_on(Dir dir, size_t index, bool body) {
 
 bool FilterChain::call_headers(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action) {
     const portico_http_filter_ops& ops = *slot.instance.ops;
-    auto hook = dir == Dir::Request ? ops.on_request_headers : ops.on_response_headers;
-    if (!hook) {
-        action = PORTICO_ACTION_CONTINUE;
-        return true;
-    }
-    in_hook_ = &slot;
-    action = hook(slot.state, to_stream(&slot), end_stream);
-    in_hook_ = nullptr;
-    if (action <= PORTICO_ACTION_STOP_NO_BUFFER) return true;
-    return hook_failed(slot, dir == Dir::Request ? "on_request_headers" : "on_response_headers", action);
+    return call_hook(dir == Dir::Request ? ops.on_request_headers : ops.on_response_headers,
+                     dir == Dir::Request ? "on_request_headers" : "on_response_headers", slot, end_stream, action);
 }
 
 bool FilterChain::call_body(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action) {
     const portico_http_filter_ops& ops = *slot.instance.ops;
-    auto hook = dir == Dir::Request ? ops.on_request_body : ops.on_response_body;
+    return call_hook(dir == Dir::Request ? ops.on_request_body : ops.on_response_body,
+                     dir == Dir::Request ? "on_request_body" : "on_response_body", slot, end_stream, action);
+}
+
+// A missing hook is a CONTINUE; false when the hook failed (see hook_failed).
+bool FilterChain::call_hook(Hook hook, const char* name, FilterSlot& slot, bool end_stream,
+                            portico_action& action) {
     if (!hook) {
         action = PORTICO_ACTION_CONTINUE;
         return true;
@@ -326,7 +333,7 @@ bool FilterChain::call_body(Dir dir, FilterSlot& slot, bool end_stream, portico_
     action = hook(slot.state, to_stream(&slot), end_stream);
     in_hook_ = nullptr;
     if (action <= PORTICO_ACTION_STOP_NO_BUFFER) return true;
-    return hook_failed(slot, dir == Dir::Request ? "on_request_body" : "on_response_body", action);
+    return hook_failed(slot, name, action);
 }
 
 // A hook returned ERROR (or garbage). fail-open: log and carry on as if it said CONTINUE.
@@ -401,19 +408,21 @@ portico_status FilterChain::local_reply(FilterSlot& slot, uint32_t code, const p
     for (size_t i = 0; i < n; ++i) {
         std::string_view name(headers[i].name.data, headers[i].name.len);
         std::string_view value(headers[i].value.data, headers[i].value.len);
-        if (!valid_field_name(name) || !valid_field_value(value) || host_owned_field(name)) return PORTICO_E_BAD_ARG;
+        if (!valid_field_name(name) || !valid_field_value(value) || host_owned_field(name))
+            return PORTICO_E_BAD_ARG;
         if (http::equals_ignore_case(name, "content-length")) {
             // Only one, a number, and for a whole reply exactly its body's length: never a framing lie.
             bool digits = !value.empty() && value.size() <= 19 &&
                           value.find_first_not_of("0123456789") == std::string_view::npos;
-            if (!digits || map.contains("content-length") || (end_stream && std::stoull(std::string(value)) != body_len)) {
+            if (!digits || map.contains("content-length") ||
+                (end_stream && std::stoull(std::string(value)) != body_len)) {
                 return PORTICO_E_BAD_ARG;
             }
         }
         map.add(name, value);
     }
-    if (details && log_.debug()) log_.debug("filter " + slot.instance.label + ": local reply " +
-                                            std::to_string(code) + ": " + details);
+    if (details && log_.debug())
+        log_.debug("filter " + slot.instance.label + ": local reply " + std::to_string(code) + ": " + details);
     reset_response();
     reply_from_ = slot.index;
     slot.replied = true;
@@ -493,6 +502,8 @@ void FilterChain::finish(portico_done_reason reason, uint32_t final_status, uint
     }
 }
 
-int64_t plugin_timer_bucket_ms(uint64_t ms) { return timer_bucket_ms(ms); }
+int64_t plugin_timer_bucket_ms(uint64_t ms) {
+    return timer_bucket_ms(ms);
+}
 
 }  // namespace portico::proxy

@@ -80,9 +80,9 @@ public:
     FilterChain& chain;
     size_t index;
     const plugins::FilterInstance& instance;
-    void* state = nullptr;       // stream_new's result; null = this filter sits this stream out
+    void* state = nullptr;  // stream_new's result; null = this filter sits this stream out
     Stage stage[2];
-    bool replied = false;        // it made a local reply: no more hooks but on_done
+    bool replied = false;  // it made a local reply: no more hooks but on_done
     net::Timer timer;
     uint64_t timer_token = 0;
     std::shared_ptr<PosterTarget> poster_target;  // made on the first poster_new
@@ -167,6 +167,8 @@ private:
     void pass_on(Dir dir, size_t index, bool body);
     bool call_headers(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action);
     bool call_body(Dir dir, FilterSlot& slot, bool end_stream, portico_action& action);
+    using Hook = portico_action (*)(void*, portico_stream*, bool);
+    bool call_hook(Hook hook, const char* name, FilterSlot& slot, bool end_stream, portico_action& action);
     bool hook_failed(FilterSlot& slot, const char* hook, portico_action action);
     void fail(ChainFailure failure, std::string detail);
     uint64_t held_bytes(Dir dir) const;
@@ -181,8 +183,8 @@ private:
     unsigned worker_index_;
     net::EventLoop& loop_;
     Poco::Logger& log_;
-    uint64_t buffer_limit_;   // route filter_buffer
-    size_t stream_buffer_;    // how much may sit in the chain when nobody holds on purpose
+    uint64_t buffer_limit_;  // route filter_buffer
+    size_t stream_buffer_;   // how much may sit in the chain when nobody holds on purpose
     net::TimerQueue& pause_timers_;
     net::Timer pause_timer_;
     Flow flow_[2];
@@ -199,7 +201,11 @@ private:
 int64_t plugin_timer_bucket_ms(uint64_t ms);
 
 // The stream handle a filter sees, and back.
-inline portico_stream* to_stream(FilterSlot* slot) { return reinterpret_cast<portico_stream*>(slot); }
-inline FilterSlot* to_slot(portico_stream* stream) { return reinterpret_cast<FilterSlot*>(stream); }
+inline portico_stream* to_stream(FilterSlot* slot) {
+    return reinterpret_cast<portico_stream*>(slot);
+}
+inline FilterSlot* to_slot(portico_stream* stream) {
+    return reinterpret_cast<FilterSlot*>(stream);
+}
 
 }  // namespace portico::proxy

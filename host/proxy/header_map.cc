@@ -68,7 +68,7 @@ void HeaderMap::serialize(std::string& out) const {
 
 bool host_owned_field(std::string_view name) {
     static constexpr std::string_view kOwned[] = {"transfer-encoding", "connection", "keep-alive", "upgrade",
-                                                  "proxy-connection", "te", "host", "trailer"};
+                                                  "proxy-connection",  "te",         "host",       "trailer"};
     for (auto owned : kOwned) {
         if (http::equals_ignore_case(name, owned)) return true;
     }
@@ -84,8 +84,8 @@ bool valid_field_name(std::string_view name) {
 }
 
 bool valid_field_value(std::string_view value) {
-    if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||
-                           value.back() == '\t')) {
+    if (!value.empty() &&
+        (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' || value.back() == '\t')) {
         return false;
     }
     for (char c : value) {

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "net/socket.h"
+#include "proxy/chunk_framing.h"
 #include "proxy/router.h"
 #include "proxy/worker.h"
 
@@ -23,8 +24,6 @@ namespace {
 constexpr int kMaxRounds = 16;
 // Attempts per request over all endpoints (connect failures and stale keep-alive connections).
 constexpr uint8_t kMaxAttempts = 8;
-// Chunk framing around a piece of data: up to 16 hex digits, CRLF, CRLF.
-constexpr size_t kChunkOverhead = 20;
 // A client's own request id longer than this is replaced by ours (it goes into logs and upstream requests).
 constexpr size_t kMaxRequestIdSize = 128;
 
@@ -47,18 +46,6 @@ bool idempotent(http::Method method) {
         default:
             return false;
     }
-}
-
-// Appends one chunk (size line, data, CRLF); the caller has checked for kChunkOverhead bytes of room beyond n.
-void append_chunk(net::Buffer& out, const char* data, size_t n) {
-    char size_line[24];
-    auto result = std::to_chars(size_line, size_line + 16, n, 16);
-    char* end = result.ptr;
-    *end++ = '\r';
-    *end++ = '\n';
-    out.append(size_line, end - size_line);
-    out.append(data, n);
-    out.append("\r\n", 2);
 }
 
 // The decoder needs a whole size line or trailer section in one call, and the session feeds it at most a

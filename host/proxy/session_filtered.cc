@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "http/status.h"
+#include "proxy/chunk_framing.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -18,21 +19,8 @@ namespace {
 
 using Dir = FilterSlot::Dir;
 
-// Chunk framing around a piece of data: up to 16 hex digits, CRLF, CRLF (as in session.cc).
-constexpr size_t kChunkOverhead = 20;
 // Bytes decoded into the chain per step: keeps one step's work bounded.
 constexpr size_t kFeedStep = 64 * 1024;
-
-void append_chunk_to(net::Buffer& out, const char* data, size_t n) {
-    char size_line[24];
-    auto result = std::to_chars(size_line, size_line + 16, n, 16);
-    char* end = result.ptr;
-    *end++ = '\r';
-    *end++ = '\n';
-    out.append(size_line, end - size_line);
-    out.append(data, n);
-    out.append("\r\n", 2);
-}
 
 bool parse_length(const std::string* text, uint64_t& out) {
     if (!text || text->empty() || text->size() > 19) return false;
@@ -55,7 +43,7 @@ size_t move_body(BodyQueue& from, net::Buffer& out, bool chunked, uint64_t raw_l
         std::string_view piece = from.front();
         size_t n = std::min(room, piece.size());
         if (chunked) {
-            append_chunk_to(out, piece.data(), n);
+            append_chunk(out, piece.data(), n);
         } else {
             out.append(piece.data(), n);
         }
@@ -104,7 +92,8 @@ void Session::begin_filtered_request(const http::RequestHead& request, size_t ro
     client_in_.consume(request.head_size);
     request_parser_.reset();
     // "100 Continue" only once the filters let the request through: one that refuses it must stop the upload.
-    filtered_->continue_pending = request.expect_continue && !request_body_done_ && version_ == http::Version::Http11;
+    filtered_->continue_pending =
+        request.expect_continue && !request_body_done_ && version_ == http::Version::Http11;
     upstream_out_.reset();
     tried_count_ = 0;
     attempts_ = 0;
@@ -151,8 +140,8 @@ bool Session::step_filtered() {
         }
         if (upstream_ && response_state_ == ResponseState::WaitHead && !upstream_->connecting() &&
             (upstream_eof_ || upstream_error_) && upstream_in_.empty()) {
-            upstream_failed(false, upstream_error_ ? "connection reset before a response" : "closed before a response",
-                            502);
+            upstream_failed(
+                false, upstream_error_ ? "connection reset before a response" : "closed before a response", 502);
             return true;
         }
         if (response_state_ == ResponseState::WaitHead && upstream_ && !upstream_in_.empty()) {
@@ -192,7 +181,8 @@ bool Session::step_filtered() {
             return true;
         }
         if (chain_->output(Dir::Response).empty() && client_out_.empty()) {
-            worker_.log().warning("upstream " + pool_->upstream().name + ": response cut short; closing the client");
+            worker_.log().warning("upstream " + pool_->upstream().name +
+                                  ": response cut short; closing the client");
             close();
             return true;
         }
@@ -207,9 +197,15 @@ bool Session::filtered_failure() {
     int status = 500;
     portico_done_reason reason = PORTICO_DONE_ERROR;
     switch (failure) {
-        case ChainFailure::RequestTooLarge: status = 413; break;
-        case ChainFailure::PauseTimeout: status = 504; reason = PORTICO_DONE_TIMEOUT; break;
-        default: break;
+        case ChainFailure::RequestTooLarge:
+            status = 413;
+            break;
+        case ChainFailure::PauseTimeout:
+            status = 504;
+            reason = PORTICO_DONE_TIMEOUT;
+            break;
+        default:
+            break;
     }
     if (worker_.log().debug()) worker_.log().debug("request " + request_id_ + ": " + chain_->failure_detail());
     filtered_error(status, reason);
@@ -332,7 +328,8 @@ bool Session::encode_request_body() {
             if (upstream_out_.body.writable() < 2 * kChunkOverhead) return moved > 0;
             upstream_out_.tail.assign("0\r\n").append(filtered_->request_trailers).append("\r\n");
         } else if (filtered_->request_out_sent != filtered_->request_out_declared) {
-            worker_.log().error("request " + request_id_ + ": filters changed the body length but kept Content-Length");
+            worker_.log().error("request " + request_id_ +
+                                ": filters changed the body length but kept Content-Length");
             filtered_error(500, PORTICO_DONE_ERROR);
             return true;
         }
@@ -352,8 +349,8 @@ void Session::start_filtered_response() {
     upstream_reusable_ = response.keep_alive;
     // The origin's head after hygiene; Content-Length stays as the filters' signal that the length holds.
     std::string head;
-    ClientFraming hint = response.body == http::BodyKind::ContentLength ? ClientFraming::ContentLength
-                                                                         : ClientFraming::None;
+    ClientFraming hint =
+        response.body == http::BodyKind::ContentLength ? ClientFraming::ContentLength : ClientFraming::None;
     write_client_response(response, response_forwarding(hint, true), head);
     FilterChain& chain = *chain_;
     chain.response_headers.assign_from_head(head);
@@ -390,7 +387,8 @@ bool Session::feed_response_body() {
         }
         switch (response_body_) {
             case http::BodyKind::ContentLength: {
-                size_t n = static_cast<size_t>(std::min<uint64_t>({upstream_in_.size(), response_remaining_, budget}));
+                size_t n =
+                    static_cast<size_t>(std::min<uint64_t>({upstream_in_.size(), response_remaining_, budget}));
                 chain_->feed(Dir::Response, upstream_in_.data(), n);
                 upstream_in_.consume(n);
                 response_remaining_ -= n;
@@ -406,8 +404,8 @@ bool Session::feed_response_body() {
             case http::BodyKind::Chunked: {
                 auto result = response_chunks_.feed(upstream_in_.data(), std::min(upstream_in_.size(), budget));
                 if (result.status == http::ChunkedDecoder::Status::Error) {
-                    worker_.log().warning("upstream " + pool_->upstream().name + ": bad chunked body: " +
-                                          std::string(result.error));
+                    worker_.log().warning("upstream " + pool_->upstream().name +
+                                          ": bad chunked body: " + std::string(result.error));
                     response_truncated_ = true;
                     response_complete();
                     return true;
@@ -496,7 +494,8 @@ bool Session::encode_response_body() {
             uint64_t limit = filtered_->response_out_declared - filtered_->response_out_sent;
             if (!chain.end_out(Dir::Response) && limit > 0) --limit;
             moved = move_body(output, client_out_.body, false, limit);
-            if (chain.end_out(Dir::Response) && !output.empty() && filtered_->response_out_sent + moved == filtered_->response_out_declared) {
+            if (chain.end_out(Dir::Response) && !output.empty() &&
+                filtered_->response_out_sent + moved == filtered_->response_out_declared) {
                 worker_.log().error("request " + request_id_ +
                                     ": filters changed the response length but kept Content-Length");
                 close();
@@ -518,8 +517,10 @@ bool Session::encode_response_body() {
     if (client_framing_ == ClientFraming::Chunked) {
         if (client_out_.body.writable() < 2 * kChunkOverhead && !client_out_.body.empty()) return moved > 0;
         client_out_.tail.assign("0\r\n").append(filtered_->response_trailers).append("\r\n");
-    } else if (client_framing_ == ClientFraming::ContentLength && filtered_->response_out_sent != filtered_->response_out_declared) {
-        worker_.log().error("request " + request_id_ + ": filters changed the response length but kept Content-Length");
+    } else if (client_framing_ == ClientFraming::ContentLength &&
+               filtered_->response_out_sent != filtered_->response_out_declared) {
+        worker_.log().error("request " + request_id_ +
+                            ": filters changed the response length but kept Content-Length");
         close();
         return false;
     }

@@ -13,8 +13,12 @@ namespace {
 // Output is written straight into host buffers of at least this size (body_reserve / body_commit).
 constexpr size_t kOutputPiece = 16 * 1024;
 
-portico_view view(std::string_view text) { return portico_view{text.data(), text.size()}; }
-std::string_view text(portico_view v) { return std::string_view(v.data, v.len); }
+portico_view view(std::string_view text) {
+    return portico_view{text.data(), text.size()};
+}
+std::string_view text(portico_view v) {
+    return std::string_view(v.data, v.len);
+}
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -68,7 +72,8 @@ bool StreamFilter::eligible(portico_stream* s, bool end_stream) const {
         !equals_ignore_case(text(value), "identity")) {
         return false;  // already encoded
     }
-    if (lists_token(http, s, PORTICO_RESPONSE_HEADERS, "cache-control", "no-transform")) return false;  // RFC 9111 5.2.2.6
+    if (lists_token(http, s, PORTICO_RESPONSE_HEADERS, "cache-control", "no-transform"))
+        return false;  // RFC 9111 5.2.2.6
     if (http.header_get(s, PORTICO_RESPONSE_HEADERS, view("content-type"), 0, &value, nullptr) != PORTICO_OK ||
         !config_.types.matches(text(value))) {
         return false;
@@ -129,7 +134,7 @@ portico_action StreamFilter::on_response_headers(portico_stream* s, bool end_str
 
     http.header_set(s, PORTICO_RESPONSE_HEADERS, view("Content-Encoding"), view(name(*coding)));
     http.header_remove(s, PORTICO_RESPONSE_HEADERS, view("Content-Length"));  // the host chunks instead
-    http.header_remove(s, PORTICO_RESPONSE_HEADERS, view("Accept-Ranges"));   // ranges of the identity no longer fit
+    http.header_remove(s, PORTICO_RESPONSE_HEADERS, view("Accept-Ranges"));  // ranges of the identity no longer fit
     // A strong validator names exact bytes; ours differ from the origin's (RFC 9110 8.8.1).
     if (http.header_get(s, PORTICO_RESPONSE_HEADERS, view("etag"), 0, &value, nullptr) == PORTICO_OK &&
         !(value.len >= 2 && value.data[0] == 'W' && value.data[1] == '/')) {
@@ -148,8 +153,8 @@ bool StreamFilter::encode(portico_stream* s, const uint8_t* data, size_t len, Fl
         portico_mut_view out;
         if (http.body_reserve(s, PORTICO_DIR_RESPONSE, kOutputPiece, &out) != PORTICO_OK) return false;
         size_t consumed = 0, produced = 0;
-        Result result = encoder_->encode(data, len, &consumed, reinterpret_cast<uint8_t*>(out.data), out.len,
-                                         &produced, mode);
+        Result result =
+            encoder_->encode(data, len, &consumed, reinterpret_cast<uint8_t*>(out.data), out.len, &produced, mode);
         if (result == Result::Error) return false;
         if (http.body_commit(s, PORTICO_DIR_RESPONSE, produced) != PORTICO_OK) return false;
         produced_total += produced;

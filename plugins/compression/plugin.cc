@@ -20,7 +20,8 @@ portico_status config_new(const portico_host_api* host, void*, const portico_con
         portico_status status = portico::compression::read_config(host, cfg, *config);
         if (status != PORTICO_OK) return status;
         // Metrics are optional: an older host without them still compresses.
-        host->core->metric_define(host->plugin, "responses_compressed", PORTICO_METRIC_COUNTER, &config->compressed);
+        host->core->metric_define(host->plugin, "responses_compressed", PORTICO_METRIC_COUNTER,
+                                  &config->compressed);
         host->core->metric_define(host->plugin, "bytes_in", PORTICO_METRIC_COUNTER, &config->bytes_in);
         host->core->metric_define(host->plugin, "bytes_out", PORTICO_METRIC_COUNTER, &config->bytes_out);
         *out = config.release();
@@ -31,13 +32,17 @@ portico_status config_new(const portico_host_api* host, void*, const portico_con
     }
 }
 
-void config_free(void* config) { delete static_cast<FilterConfig*>(config); }
+void config_free(void* config) {
+    delete static_cast<FilterConfig*>(config);
+}
 
 void* stream_new(void* config, void*, portico_stream*) {
     return new (std::nothrow) StreamFilter(*static_cast<const FilterConfig*>(config));
 }
 
-void stream_free(void* filter) { delete static_cast<StreamFilter*>(filter); }
+void stream_free(void* filter) {
+    delete static_cast<StreamFilter*>(filter);
+}
 
 portico_action on_response_headers(void* filter, portico_stream* s, bool end_stream) {
     try {
