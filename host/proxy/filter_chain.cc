@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "http/field_syntax.h"
 #include "http/message.h"
 
 namespace portico::proxy {
@@ -29,9 +30,12 @@ const char* action_name(portico_action action) {
     }
 }
 
+}  // namespace
+
 // Plugin timers come in any duration, and the loop keeps one O(1) queue per distinct duration: rounding up to
-// 3 significant bits keeps the number of queues small (a few per power of two) at most 12.5% late.
-int64_t timer_bucket_ms(uint64_t ms) {
+// 4 significant bits keeps the number of queues small (8 per power of two), each timer at most 12.5% late.
+
+int64_t plugin_timer_bucket_ms(uint64_t ms) {
     if (ms < 16) return static_cast<int64_t>(ms);
     int shift = 0;
     uint64_t top = ms;
@@ -43,8 +47,6 @@ int64_t timer_bucket_ms(uint64_t ms) {
     if (rounded < ms) rounded = (top + 1) << shift;
     return static_cast<int64_t>(std::min<uint64_t>(rounded, uint64_t{1} << 40));
 }
-
-}  // namespace
 
 FilterSlot::FilterSlot(FilterChain& owner, size_t slot_index, const plugins::FilterInstance& filter)
     : chain(owner), index(slot_index), instance(filter), timer(*this) {}
@@ -373,7 +375,8 @@ void FilterChain::update_pause_timer() {
 
 void FilterChain::on_timeout(net::Timer&) {
     if (finished_) return;
-    fail(ChainFailure::PauseTimeout, "a filter did not resume in time");
+    fail(ChainFailure::PauseTimeout,
+         "a filter paused the stream and did not resume it within timeouts.filter_pause");
     owner_.chain_wake();
 }
 
@@ -412,10 +415,9 @@ portico_status FilterChain::local_reply(FilterSlot& slot, uint32_t code, const p
             return PORTICO_E_BAD_ARG;
         if (http::equals_ignore_case(name, "content-length")) {
             // Only one, a number, and for a whole reply exactly its body's length: never a framing lie.
-            bool digits = !value.empty() && value.size() <= 19 &&
-                          value.find_first_not_of("0123456789") == std::string_view::npos;
-            if (!digits || map.contains("content-length") ||
-                (end_stream && std::stoull(std::string(value)) != body_len)) {
+            uint64_t length = 0;
+            if (!http::syntax::parse_decimal(value, length) || map.contains("content-length") ||
+                (end_stream && length != body_len)) {
                 return PORTICO_E_BAD_ARG;
             }
         }
@@ -500,10 +502,6 @@ void FilterChain::finish(portico_done_reason reason, uint32_t final_status, uint
         in_hook_ = nullptr;
         slot->state = nullptr;
     }
-}
-
-int64_t plugin_timer_bucket_ms(uint64_t ms) {
-    return timer_bucket_ms(ms);
 }
 
 }  // namespace portico::proxy

@@ -32,28 +32,25 @@ const config::Route* Router::match(std::string_view host, std::string_view path)
 }
 
 std::string_view target_path(std::string_view target) {
-    // absolute-form "http://host/path" (RFC 9112 3.2.2): skip scheme and authority.
-    if (!target.empty() && target[0] != '/') {
-        size_t scheme_end = target.find("://");
-        if (scheme_end == std::string_view::npos) return target;  // asterisk-form "*" or junk: no route path
-        size_t path_start = target.find('/', scheme_end + 3);
-        if (path_start == std::string_view::npos) return "/";
-        target = target.substr(path_start);
-    }
     size_t end = target.find_first_of("?#");
     return end == std::string_view::npos ? target : target.substr(0, end);
 }
 
-bool split_absolute_form(std::string_view target, std::string_view& authority, std::string_view& rest) {
+bool split_absolute_form(std::string_view target, std::string_view& scheme, std::string_view& authority,
+                         std::string_view& rest) {
+    if (target.empty() || target[0] == '/') return false;  // origin-form, the usual case: no scan
     size_t scheme_end = target.find("://");
-    if (target.empty() || target[0] == '/' || scheme_end == std::string_view::npos) return false;
-    std::string_view scheme = target.substr(0, scheme_end);
-    if (!http::equals_ignore_case(scheme, "http") && !http::equals_ignore_case(scheme, "https")) return false;
+    if (scheme_end == std::string_view::npos) return false;
+    scheme = target.substr(0, scheme_end);
     std::string_view after = target.substr(scheme_end + 3);
     size_t end = after.find_first_of("/?#");
     authority = after.substr(0, end);
     rest = end == std::string_view::npos ? std::string_view() : after.substr(end);
     return true;
+}
+
+bool http_scheme(std::string_view scheme) {
+    return http::equals_ignore_case(scheme, "http") || http::equals_ignore_case(scheme, "https");
 }
 
 bool valid_authority(std::string_view authority) {

@@ -241,10 +241,10 @@ void Session::begin_request() {
     http::RequestHead& request = worker_.request_scratch();
     // An absolute-form target names the authority; the Host field is then ignored (RFC 9112 3.2.2). Routing,
     // the upstream's Host and X-Forwarded-Host all follow the target, so proxy and origin agree on the host.
-    std::string_view authority, rest;
-    if (http::Method::Connect != request.method && split_absolute_form(request.target, authority, rest)) {
-        if (!valid_authority(authority)) {
-            reject_request(400, "invalid authority in an absolute-form target");
+    std::string_view scheme, authority, rest;
+    if (http::Method::Connect != request.method && split_absolute_form(request.target, scheme, authority, rest)) {
+        if (!http_scheme(scheme) || !valid_authority(authority)) {
+            reject_request(400, "absolute-form target that is not http(s)://authority");
             return;
         }
         request.host = authority;
@@ -713,14 +713,15 @@ void Session::close_after_response() {
     }
 }
 
-void Session::respond_error(int status, bool close_after) {
+void Session::respond_error(int status, bool close_after, portico_done_reason reason) {
     bool response_begun = chain_ ? filtered_->client_head_written : response_state_ != ResponseState::WaitHead;
     if (response_begun || phase_ == Phase::Tunnel) {
+        end_chain(reason);
         close();  // the response has begun: the cut is the only signal left
         return;
     }
     status_ = status;  // before on_done, which reports it
-    end_chain(PORTICO_DONE_ERROR);
+    end_chain(reason);
     release_upstream(false);
     if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
     body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, worker_.http_date(),
@@ -1038,7 +1039,7 @@ void Session::close() {
     }
     closed_ = true;
     release_upstream(false);
-    if (chain_) end_chain(PORTICO_DONE_RESET);
+    end_chain(PORTICO_DONE_RESET);
     client_timer_.cancel();
     worker_.loop().remove(fd_);
     ::close(fd_);

@@ -97,7 +97,8 @@ private:
     void release_upstream(bool reusable);
     void finish_request();
     void close_after_response();
-    void respond_error(int status, bool close_after);
+    // An error page, or the cut when the response has begun; filters get on_done(reason).
+    void respond_error(int status, bool close_after, portico_done_reason reason = PORTICO_DONE_ERROR);
 
     // Routes with filters (session_filtered.cc): the same steps with a FilterChain between the two sides.
     void begin_filtered_request(const http::RequestHead& request, size_t route_index);
@@ -110,7 +111,6 @@ private:
     bool write_filtered_client_head();
     bool encode_response_body();
     bool filtered_failure();
-    void filtered_error(int status, portico_done_reason reason);
     void end_chain(portico_done_reason reason);
 
     // The upgraded tunnel after 101.

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "http/field_syntax.h"
 #include "http/status.h"
 #include "proxy/chunk_framing.h"
 #include "proxy/router.h"
@@ -19,13 +20,16 @@ namespace {
 
 using Dir = FilterSlot::Dir;
 
+// The one framing mistake a filter can make; the message says how to avoid it.
+constexpr const char* kKeptLength =
+    ": filters changed a body's length but kept its Content-Length (a filter that changes the length must remove "
+    "Content-Length)";
+
 // Bytes decoded into the chain per step: keeps one step's work bounded.
 constexpr size_t kFeedStep = 64 * 1024;
 
 bool parse_length(const std::string* text, uint64_t& out) {
-    if (!text || text->empty() || text->size() > 19) return false;
-    auto result = std::from_chars(text->data(), text->data() + text->size(), out);
-    return result.ec == std::errc() && result.ptr == text->data() + text->size();
+    return text != nullptr && http::syntax::parse_decimal(*text, out);
 }
 
 // Moves up to `room` bytes of `from` into `out`, framed as chunks or raw. Returns bytes moved.
@@ -68,7 +72,7 @@ void Session::begin_filtered_request(const http::RequestHead& request, size_t ro
     const auto& filters = worker_.plugin_set()->route_filters(route_index);
     chain_ = std::make_unique<FilterChain>(*this, filters, worker_.index(), worker_.loop(), worker_.log(),
                                            route_->filter_buffer, config.limits.buffer_size,
-                                           worker_.loop().timers(config.timeouts.filter_pause));
+                                           *worker_.timers().filter_pause);
     FilterChain& chain = *chain_;
     StreamAttributes& a = chain.attributes;
     a.method.assign(request.method_token);
@@ -177,7 +181,7 @@ bool Session::step_filtered() {
         // The upstream cut the body short: an error page if the client has seen nothing, else the cut itself
         // once what we have is out.
         if (!filtered_->client_head_written) {
-            filtered_error(502, PORTICO_DONE_RESET);
+            respond_error(502, true, PORTICO_DONE_RESET);
             return true;
         }
         if (chain_->output(Dir::Response).empty() && client_out_.empty()) {
@@ -208,20 +212,8 @@ bool Session::filtered_failure() {
             break;
     }
     if (worker_.log().debug()) worker_.log().debug("request " + request_id_ + ": " + chain_->failure_detail());
-    filtered_error(status, reason);
+    respond_error(status, true, reason);
     return true;
-}
-
-void Session::filtered_error(int status, portico_done_reason reason) {
-    bool begun = filtered_->client_head_written;
-    if (!begun) status_ = status;  // what on_done reports
-    end_chain(reason);
-    if (begun) {
-        close();  // the response has begun: the cut is the only signal left
-        return;
-    }
-    response_state_ = ResponseState::WaitHead;  // nothing of a response reached the client: an error page can
-    respond_error(status, true);
 }
 
 void Session::end_chain(portico_done_reason reason) {
@@ -259,13 +251,13 @@ bool Session::feed_request_body() {
             if (worker_.log().debug()) {
                 worker_.log().debug("client " + client_ip_ + ": bad chunked body: " + std::string(result.error));
             }
-            filtered_error(400, PORTICO_DONE_ERROR);
+            respond_error(400, true, PORTICO_DONE_ERROR);
             return true;
         }
         if (result.status == http::ChunkedDecoder::Status::Data) {
             request_body_total_ += result.data.size();
             if (route_->max_body_size != 0 && request_body_total_ > route_->max_body_size) {
-                filtered_error(413, PORTICO_DONE_ERROR);
+                respond_error(413, true, PORTICO_DONE_ERROR);
                 return true;
             }
             chain_->feed(Dir::Request, result.data.data(), result.data.size());
@@ -319,8 +311,8 @@ bool Session::encode_request_body() {
     if (!filtered_->request_out_chunked && chain.end_out(Dir::Request) && !output.empty() &&
         filtered_->request_out_sent == filtered_->request_out_declared) {
         // A filter made the body longer than the Content-Length it left in place.
-        worker_.log().error("request " + request_id_ + ": filters changed the body length but kept Content-Length");
-        filtered_error(500, PORTICO_DONE_ERROR);
+        worker_.log().error("request " + request_id_ + kKeptLength);
+        respond_error(500, true, PORTICO_DONE_ERROR);
         return true;
     }
     if (chain.end_out(Dir::Request) && output.empty()) {
@@ -328,9 +320,8 @@ bool Session::encode_request_body() {
             if (upstream_out_.body.writable() < 2 * kChunkOverhead) return moved > 0;
             upstream_out_.tail.assign("0\r\n").append(filtered_->request_trailers).append("\r\n");
         } else if (filtered_->request_out_sent != filtered_->request_out_declared) {
-            worker_.log().error("request " + request_id_ +
-                                ": filters changed the body length but kept Content-Length");
-            filtered_error(500, PORTICO_DONE_ERROR);
+            worker_.log().error("request " + request_id_ + kKeptLength);
+            respond_error(500, true, PORTICO_DONE_ERROR);
             return true;
         }
         filtered_->request_out_done = true;
@@ -496,8 +487,7 @@ bool Session::encode_response_body() {
             moved = move_body(output, client_out_.body, false, limit);
             if (chain.end_out(Dir::Response) && !output.empty() &&
                 filtered_->response_out_sent + moved == filtered_->response_out_declared) {
-                worker_.log().error("request " + request_id_ +
-                                    ": filters changed the response length but kept Content-Length");
+                worker_.log().error("request " + request_id_ + kKeptLength);
                 close();
                 return false;
             }
@@ -519,8 +509,7 @@ bool Session::encode_response_body() {
         client_out_.tail.assign("0\r\n").append(filtered_->response_trailers).append("\r\n");
     } else if (client_framing_ == ClientFraming::ContentLength &&
                filtered_->response_out_sent != filtered_->response_out_declared) {
-        worker_.log().error("request " + request_id_ +
-                            ": filters changed the response length but kept Content-Length");
+        worker_.log().error("request " + request_id_ + kKeptLength);
         close();
         return false;
     }

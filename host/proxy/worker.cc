@@ -4,7 +4,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -96,7 +95,7 @@ Worker::Worker(const config::Config& config, unsigned index, std::vector<int> li
     timers_ = SessionTimers{&loop_.timers(t.client_header), &loop_.timers(t.client_body),
                             &loop_.timers(t.client_idle),   &loop_.timers(t.client_send),
                             &loop_.timers(t.tunnel_idle),   &loop_.timers(kLingerTime),
-                            &loop_.timers(t.upstream_read)};
+                            &loop_.timers(t.upstream_read), &loop_.timers(t.filter_pause)};
     for (const auto& upstream : config.upstreams) {
         pools_.push_back(std::make_unique<upstream::Pool>(loop_, upstream, t.upstream_idle));
     }

@@ -37,6 +37,7 @@ struct SessionTimers {
     net::TimerQueue* tunnel_idle;
     net::TimerQueue* linger;
     net::TimerQueue* upstream_read;
+    net::TimerQueue* filter_pause;
 };
 
 class Worker {

@@ -73,9 +73,11 @@ class RoutingTest(PorticoCase):
         (seen,) = self.origins["a"].wait_for_requests(1)
         self.assertEqual(seen.target, "/")
 
-    def test_absolute_form_with_userinfo_is_400(self):
+    def test_absolute_form_with_userinfo_or_other_scheme_is_400(self):
         self._setup([{"match": {"prefix": "/"}, "upstream": "a"}])
         response = self.conn.request("GET", "http://user@internal.example/", host="public.example")
+        self.assertEqual(response.status, 400, response)
+        response = self.client(self.proxy).request("GET", "ftp://internal.example/", host="public.example")
         self.assertEqual(response.status, 400, response)
         self.assertEqual(self.origins["a"].complete_requests(), [])
 
