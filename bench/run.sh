@@ -41,103 +41,10 @@ ALL_TESTS=(idle_10k ka_1k ka_100k close_1k c1024_1k)   # execution order: idle f
 ALL_PROXIES=(nginx haproxy portico)
 
 # ------------------------------------------------------------------------------------------------------------
-# Small utilities
+# Small utilities and process bookkeeping: bench/lib.sh (shared with compression.sh)
 
-log()  { printf '%s\n' "$*"; }
-warn() { printf 'bench: warning: %s\n' "$*" >&2; }
-die()  { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
-helper() { "$PYTHON" "$BENCH_DIR/helpers.py" "$@"; }
-
-# Shows the last lines of a process's log, indented, on stderr.
-show_log() {
-    local file=$1
-    if [[ -s $file ]]; then
-        printf -- '----- %s (last 30 lines) -----\n' "$file" >&2
-        tail -n 30 "$file" | sed 's/^/    /' >&2
-        printf -- '-----\n' >&2
-    fi
-}
-
-# ------------------------------------------------------------------------------------------------------------
-# Process bookkeeping: every background process goes through start_bg, and is stopped by pid.
-
-PIDS=()
-
-# is_running PID: true while PID exists and is not a zombie (our exited children stay zombies until reaped).
-is_running() {
-    local line state
-    read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-    state=${line##*) }
-    state=${state%% *}
-    [[ $state != Z && $state != X ]]
-}
-
-# start_bg LOGFILE CMD...: starts CMD in the background with stdout+stderr to LOGFILE; sets STARTED_PID.
-# (A simple command run with & is exec'ed by the forked shell, so $! is the pid of CMD itself; taskset execs
-# its command too, so a pinned process keeps that pid.)
-start_bg() {
-    local logfile=$1
-    shift
-    "$@" >"$logfile" 2>&1 </dev/null &
-    STARTED_PID=$!
-    PIDS+=("$STARTED_PID")
-}
-
-# stop_pid PID: SIGTERM, up to 5 s grace, then SIGKILL; reaps it.
-stop_pid() {
-    local pid=$1 i
-    if is_running "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
-            is_running "$pid" || break
-            sleep 0.1
-        done
-        if is_running "$pid"; then
-            warn "pid $pid did not exit on SIGTERM; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$pid" 2>/dev/null || true
-    local kept=() p
-    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
-    PIDS=("${kept[@]+"${kept[@]}"}")
-}
-
-# run_tracked OUTFILE CMD...: runs CMD to completion with stdout+stderr to OUTFILE and returns its status.
-# It runs as a tracked background job and the shell waits for it, so Ctrl-C / SIGTERM interrupt the wait at
-# once and the cleanup trap stops CMD by pid (a plain foreground command would delay the trap until it ends).
-run_tracked() {
-    local outfile=$1 pid rc=0
-    shift
-    start_bg "$outfile" "$@"
-    pid=$STARTED_PID
-    wait "$pid" || rc=$?
-    local kept=() p
-    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
-    PIDS=("${kept[@]+"${kept[@]}"}")
-    return "$rc"
-}
-
-WORK=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    local i
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${PIDS[i]}" || true
-    done
-    if [[ -n $WORK && -d $WORK ]]; then
-        if [[ $BENCH_KEEP == 1 ]]; then
-            log "bench: kept work dir $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 # ------------------------------------------------------------------------------------------------------------
 # Preconditions
