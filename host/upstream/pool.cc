@@ -60,6 +60,8 @@ Pool::Pool(net::EventLoop& loop, const config::Upstream& upstream, config::Durat
       idle_timers_(&loop.timers(idle_timeout)),
       connect_timers_(&loop.timers(upstream.connect_timeout)),
       response_timers_(&loop.timers(upstream.response_timeout)),
+      trim_timers_(&loop.timers(kTrimInterval)),
+      trim_timer_(*this),
       idle_(upstream.endpoints.size()) {
     for (const auto& endpoint : upstream.endpoints) endpoint_text_.push_back(endpoint.toString());
 }
@@ -100,13 +102,34 @@ void Pool::release(Connection& connection) {
     connection.timer_.cancel();
     ++connection.requests_;
     auto& idle = idle_[connection.endpoint_];
-    if (connection.hangup || idle.size() >= upstream_.keepalive) {
+    if (connection.hangup || upstream_.keepalive == 0) {
         connection.close();
         return;
     }
     connection.readable = false;
+    connection.released_ms_ = loop_.now_ms();
     idle.push_back(&connection);
     loop_.arm(connection.timer_, *idle_timers_);
+    if (idle.size() > upstream_.keepalive && !trim_timer_.armed()) loop_.arm(trim_timer_, *trim_timers_);
+}
+
+void Pool::on_timeout(net::Timer&) {
+    int64_t unused_since = loop_.now_ms() - kTrimInterval.count();
+    bool over_cap = false;
+    for (auto& idle : idle_) {
+        // Oldest first: the pool takes from the back, so the front is what traffic has not needed.
+        auto end = idle.begin();
+        while (idle.end() - end > static_cast<std::ptrdiff_t>(upstream_.keepalive) &&
+               (*end)->released_ms_ <= unused_since) {
+            ++end;
+        }
+        // Taken out of the list first, so that close() has nothing to forget.
+        std::vector<Connection*> excess(idle.begin(), end);
+        idle.erase(idle.begin(), end);
+        for (Connection* connection : excess) connection->close();
+        over_cap = over_cap || idle.size() > upstream_.keepalive;
+    }
+    if (over_cap) loop_.arm(trim_timer_, *trim_timers_);
 }
 
 void Pool::forget_idle(Connection& connection) {

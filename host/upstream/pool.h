@@ -1,8 +1,15 @@
 // Per-worker upstream connections: one Pool per configured upstream, holding keep-alive connections per endpoint
 // and choosing endpoints round-robin (the balancer plugin will take over the choice). Nothing here is shared
 // between workers, so nothing here locks.
+//
+// `keepalive` caps the idle connections an endpoint keeps in steady state, not at every instant: a released
+// connection always goes back to the pool, and a trim tick closes the ones above the cap that sat unused for a
+// whole kTrimInterval (the least recently used first). Closing them as soon as the pool was over the cap made
+// traffic wider than the cap reconnect on most requests, and those requests then waited in the origin's accept
+// backlog: a p99 of 300-800 ms at 1024 clients with keepalive 64, against 80 ms without the churn.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -60,12 +67,15 @@ private:
     bool connecting_;
     bool closed_ = false;
     uint32_t requests_ = 0;
+    int64_t released_ms_ = 0;  // when it last went idle
     ConnectionUser* user_ = nullptr;  // null while idle in the pool
     net::Timer timer_;
 };
 
-class Pool {
+class Pool final : public net::TimerClient {
 public:
+    static constexpr std::chrono::milliseconds kTrimInterval{1000};
+
     Pool(net::EventLoop& loop, const config::Upstream& upstream, config::Duration idle_timeout);
     ~Pool();
     Pool(const Pool&) = delete;
@@ -89,6 +99,10 @@ public:
     // Closes all idle connections (shutdown).
     void close_idle();
 
+    // The trim tick: closes idle connections above `keepalive` that went unused for a whole interval.
+    void on_timeout(net::Timer& timer) override;
+    size_t idle_count(size_t endpoint) const { return idle_[endpoint].size(); }
+
     net::EventLoop& loop() { return loop_; }
     net::TimerQueue& connect_timers() { return *connect_timers_; }
     net::TimerQueue& response_timers() { return *response_timers_; }
@@ -102,6 +116,8 @@ private:
     net::TimerQueue* idle_timers_;
     net::TimerQueue* connect_timers_;
     net::TimerQueue* response_timers_;
+    net::TimerQueue* trim_timers_;
+    net::Timer trim_timer_;
     size_t next_ = 0;
     std::vector<std::vector<Connection*>> idle_;  // per endpoint, most recently used last
     std::vector<std::string> endpoint_text_;

@@ -3,12 +3,27 @@ connections instead of opening one per request."""
 
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    PorticoCase, RawClient, echo_handler, fixed_handler, main, raw_handler, request_bytes)
+    WAIT_TIMEOUT, PorticoCase, RawClient, echo_handler, fixed_handler, main, raw_handler, request_bytes,
+    wait_until)
+
+
+def wave_handler(width):
+    """Answers /wave/ requests once `width` of them are at the origin together: each wave of requests then needs
+    `width` upstream connections at the same time. Other requests are echoed at once."""
+    barrier = threading.Barrier(width, timeout=WAIT_TIMEOUT)
+
+    def handle(request, conn):
+        if request.target.startswith("/wave/"):
+            barrier.wait()
+        return echo_handler()(request, conn)
+
+    return handle
 
 
 class ConnectionReuseTest(PorticoCase):
@@ -71,6 +86,44 @@ class ConnectionReuseTest(PorticoCase):
         self.assertEqual(len(origin.wait_for_requests(40)), 40)
         self.assertLessEqual(origin.connections, 2,
                              f"origin saw {origin.connections} connections from one worker for sequential clients")
+
+    def _waves(self, proxy, width, rounds):
+        clients = [self.client(proxy) for _ in range(width)]
+        for round_ in range(rounds):
+            for i, client in enumerate(clients):
+                client.send(request_bytes("GET", f"/wave/{round_}/{i}"))
+            for i, client in enumerate(clients):
+                response = client.read_response()
+                self.assertEqual(response.status, 200, f"round {round_}, client {i}: {response}")
+
+    def test_traffic_wider_than_keepalive_keeps_its_connections(self):
+        # keepalive caps the idle pool in steady state. Closing every connection above it as soon as it was
+        # released made each wave of 6 concurrent requests reconnect 5 times (51 connections for 10 waves);
+        # under load those requests then wait in the origin's accept queue.
+        width, rounds = 6, 10
+        origin = self.start_origin(wave_handler(width))
+        proxy = self.start_portico(upstreams={"app": {"endpoints": [origin], "keepalive": 1}},
+                                   server={"workers": 1})
+        self._waves(proxy, width, rounds)
+        self.assertEqual(len(origin.wait_for_requests(width * rounds)), width * rounds)
+        self.assertEqual(origin.connections, width,
+                         f"origin saw {origin.connections} connections for {rounds} waves of {width}")
+
+    def test_idle_connections_above_keepalive_are_closed_later(self):
+        width = 6
+        origin = self.start_origin(wave_handler(width))
+        proxy = self.start_portico(upstreams={"app": {"endpoints": [origin], "keepalive": 2}},
+                                   server={"workers": 1})
+        self._waves(proxy, width, 1)
+
+        def open_connections():
+            with origin.lock:
+                return len(origin._socks)
+        # Unused for a whole trim interval (1 s), the 4 above the cap are closed; the 2 kept still serve.
+        wait_until(lambda: open_connections() == 2, what="the idle pool trimmed to keepalive = 2")
+        response = self.client(proxy).request("GET", "/after-trim")
+        self.assertEqual(response.status, 200, response)
+        self.assertEqual(origin.connections, width, "the request after the trim opened a new connection")
 
     def test_client_connection_close_is_honoured(self):
         origin, proxy = self.proxy_for(echo_handler())
