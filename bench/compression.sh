@@ -69,16 +69,8 @@ command -v "$WRK_BIN" >/dev/null || die "wrk not found ($WRK_BIN)"
 [[ -x $PORTICO_BIN ]] || die "Portico binary not found at $PORTICO_BIN (set PORTICO_BIN)"
 [[ -f $PLUGIN_DIR/portico-compression.so ]] ||
     die "compression plugin not found at $PLUGIN_DIR/portico-compression.so (set PORTICO_BUILD_DIR)"
-[[ $BENCH_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer (got '$BENCH_SECONDS')"
 [[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a non-negative integer (got '$BENCH_WARMUP')"
-[[ $BENCH_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer (got '$BENCH_ROUNDS')"
-# Seconds of each measured wrk run. wrk takes whole seconds: BENCH_SECONDS is rounded down to a multiple of the
-# rounds (at least one second each).
-SLICE=$((BENCH_SECONDS / BENCH_ROUNDS))
-((SLICE >= 1)) || SLICE=1
-((SLICE * BENCH_ROUNDS == BENCH_SECONDS)) ||
-    warn "BENCH_SECONDS=$BENCH_SECONDS is not a multiple of BENCH_ROUNDS=$BENCH_ROUNDS:" \
-         "measuring $BENCH_ROUNDS x $SLICE s"
+set_slice_seconds   # SLICE: seconds of each measured wrk run (lib.sh)
 [[ $BENCH_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNS must be a positive integer (got '$BENCH_CONNS')"
 LEVELS=()
 for l in ${BENCH_LEVELS//,/ }; do
@@ -236,6 +228,7 @@ EOF
 # ------------------------------------------------------------------------------------------------------------
 # Proxies. write_config_X DIR LEVEL creates the configuration for gzip level LEVEL.
 
+# shellcheck disable=SC2317  # called as "write_config_$name"
 write_config_nginx() {
     local dir=$1 level=$2
     mkdir -p "$dir/tmp"
@@ -287,6 +280,7 @@ EOF
     PROXY_PORT=$NGINX_PORT
 }
 
+# shellcheck disable=SC2317  # called as "write_config_$name"
 write_config_portico() {
     local dir=$1 level=$2
     mkdir -p "$dir/conf"
@@ -445,66 +439,11 @@ measure_slice() {
     fi
 }
 
-# aggregate NAME LEVEL [NOTE]: the results.tsv row of one proxy at one level, from its rounds in slices.tsv.
-# Requests, bytes, CPU time and faults are summed over the rounds (req/s = requests / measured seconds, CPU/req
-# = CPU time / requests); percentages are weighted by duration; p50/p90/p99 are the rounds' values weighted by
-# their requests (wrk's histograms cannot be merged), max is the largest.
+# aggregate NAME LEVEL [NOTE]: the results.tsv row of one proxy at one level, from its rounds in slices.tsv
+# (helpers.py aggregate: requests, bytes, CPU time and faults summed over the rounds, percentiles weighted by
+# requests; see "Compression benchmark" in README.md).
 aggregate() {
-    "$PYTHON" - "$SLICES_TSV" "$1" "$2" "${3:-}" >>"$RESULTS_TSV" <<'EOF'
-import sys
-path, proxy, level, extra_note = sys.argv[1:5]
-with open(path) as f:
-    header = f.readline().rstrip("\n").split("\t")
-    rows = [dict(zip(header, l.rstrip("\n").split("\t"))) for l in f if l.strip()]
-rows = [r for r in rows if r["proxy"] == proxy and r["level"] == level]
-base = header[:header.index("round")]
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-valid = [r for r in rows if num(r["requests"]) and num(r["duration_s"])]
-out = {c: "-" for c in base}
-out.update(test=f"gzip_l{level}", proxy=proxy)
-# Notes of the rounds (wrk error details), without helpers.py's per-round "other processes used N%" (summed up
-# below); then the note given by the caller (e.g. the proxy died).
-notes = [n for r in rows if r.get("note") not in (None, "", "-") for n in r["note"].split(",")
-         if not n.startswith("other processes used")] + ([extra_note] if extra_note else [])
-if valid:
-    req = sum(num(r["requests"]) for r in valid)
-    dur = sum(num(r["duration_s"]) for r in valid)
-    def wavg(key, weight):
-        pairs = [(num(r[key]), num(r[weight])) for r in valid if num(r[key]) is not None]
-        w = sum(b for _, b in pairs)
-        return round(sum(a * b for a, b in pairs) / w, 3) if w else "-"
-    out.update(
-        rps=round(req / dur, 1), requests=int(req), duration_s=round(dur, 3),
-        errors=int(sum(num(r["errors"]) or 0 for r in valid)),
-        cpu_us_per_req=wavg("cpu_us_per_req", "requests"),
-        p50_ms=wavg("p50_ms", "requests"), p90_ms=wavg("p90_ms", "requests"), p99_ms=wavg("p99_ms", "requests"),
-        max_ms=max(num(r["max_ms"]) or 0 for r in valid),
-        cpu_pct=wavg("cpu_pct", "duration_s"), origin_cpu_pct=wavg("origin_cpu_pct", "duration_s"),
-        proxy_core_busy_pct=wavg("proxy_core_busy_pct", "duration_s"),
-        load_core_busy_pct=wavg("load_core_busy_pct", "duration_s"),
-        proxy_core_other_pct=wavg("proxy_core_other_pct", "duration_s"))
-    statuses = {r["status"] for r in rows}
-    out["status"] = ("errors" if out["errors"] or extra_note or len(valid) < len(rows) or "errors" in statuses
-                     else "noisy" if "noisy" in statuses else "ok")
-    if "noisy" in statuses and out["proxy_core_other_pct"] != "-":
-        notes.append(f"other processes used {out['proxy_core_other_pct']:.0f}% of the proxy's CPU"
-                     + (" (average of the rounds)" if len(valid) > 1 else ""))
-    wb = [num(r["wrk_bytes"]) for r in valid]
-    wire = round(sum(wb) / req) if all(b is not None for b in wb) else "-"
-    flt = round(sum(num(r["minflt"]) or 0 for r in valid) / req, 2)
-else:
-    out["status"] = "failed"
-    wire = flt = "-"
-out["note"] = "; ".join(dict.fromkeys(n.replace("\t", " ") for n in notes)) or "-"
-body = rows[0]["body_bytes"] if rows else "-"
-page = rows[0]["page_bytes"] if rows else "-"
-print("\t".join(str(out[c]) for c in base) + "\t" + "\t".join(str(x) for x in (level, body, page, wire, flt,
-                                                                              len(valid))))
-EOF
+    helper aggregate "$SLICES_TSV" "gzip_l$2" "$1" "${3:-}" >>"$RESULTS_TSV"
 }
 
 # ------------------------------------------------------------------------------------------------------------
@@ -569,12 +508,8 @@ for level in "${LEVELS[@]}"; do
     # Rounds in ABBA order (nginx, portico, portico, nginx, ...): both proxies are measured close together in
     # time, so a slow drift of the machine's speed falls on both alike.
     for ((round = 1; round <= BENCH_ROUNDS; round++)); do
-        order=("${LIVE[@]+"${LIVE[@]}"}")
-        if ((round % 2 == 0)); then
-            order=()
-            for ((i = ${#LIVE[@]} - 1; i >= 0; i--)); do order+=("${LIVE[i]}"); done
-        fi
-        for proxy in "${order[@]+"${order[@]}"}"; do
+        round_order "$round" "${LIVE[@]+"${LIVE[@]}"}"
+        for proxy in "${ROUND_ORDER[@]+"${ROUND_ORDER[@]}"}"; do
             [[ -z ${P_NOTE[$proxy]:-} ]] || continue
             measure_slice "$proxy" "$level" "$round" || { P_NOTE[$proxy]="died during round $round"; FINAL_RC=1; }
         done

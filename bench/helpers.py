@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Small stdlib-only helpers for bench/run.sh.
+"""Small stdlib-only helpers for bench/run.sh and bench/compression.sh.
 
 Subcommands (all print to stdout, diagnostics to stderr):
 
@@ -13,8 +13,12 @@ Subcommands (all print to stdout, diagnostics to stderr):
   wrkrow TEST PROXY RAW SNAP0 SNAP1 WALL HZ
                                 one TSV row from a wrk report RAW (with report.lua's BENCH_RESULT line), the
                                 `snap` before and after the run, the run's wall seconds and CLK_TCK
-  tsvheader / row TEST PROXY STATUS [NOTE] / idlerow PROXY JSON
-                                results.tsv header, a row without measurements, a row from `idle` output
+  tsvheader [EXTRA...] / row TEST PROXY STATUS [NOTE] / idlerow PROXY JSON
+                                results.tsv header (then the EXTRA column names), a row without measurements,
+                                a row from `idle` output
+  aggregate SLICES TEST PROXY [NOTE]
+                                one results row for TEST and PROXY from its measured runs (rounds) in the
+                                slices TSV SLICES, with NOTE (e.g. "died during round 2") added to its note
   summarize TSV JSON META       print the comparison tables from the results TSV and write the JSON file
 
 The process-tree helpers sum over PID and its descendants, so a proxy that forks workers (or a master with one
@@ -170,6 +174,8 @@ def snap_delta(a, b):
     a, b = a.split(","), b.split(",")
     proxy = int(b[0]) - int(a[0])
     origin = int(b[1]) - int(a[1])
+    if proxy < 0:  # the proxy exited during the run (a gone process reads 0): its CPU time is unknown
+        proxy = None
     busy, other = [], None
     for i, (x, y) in enumerate(zip(a[2:], b[2:])):
         (bx, tx, kx), (by, ty, ky) = (map(int, x.split("/")), map(int, y.split("/")))
@@ -177,7 +183,7 @@ def snap_delta(a, b):
             busy.append(None)
             continue
         busy.append(round(100.0 * (by - bx) / (ty - tx), 1))
-        if i == 0:
+        if i == 0 and proxy is not None:
             other = round(max(0.0, 100.0 * ((ky - kx) - proxy) / (ty - tx)), 1)
     return proxy, origin, busy, other
 
@@ -286,8 +292,8 @@ TSV_COLUMNS = ["test", "proxy", "status", "rps", "p50_ms", "p90_ms", "p99_ms", "
 NOISY_PCT = 10.0
 
 
-def cmd_tsvheader():
-    print("\t".join(TSV_COLUMNS))
+def cmd_tsvheader(*extra):
+    print("\t".join(TSV_COLUMNS + list(extra)))
 
 
 def tsv_row(values):
@@ -311,7 +317,7 @@ def cmd_wrkrow(test, proxy, raw, snap0, snap1, wall, hz):
     ticks, origin_ticks, busy, other0 = snap_delta(snap0, snap1)
     pinned = os.environ.get("BENCH_PIN") == "1"
     wall, hz = float(wall), float(hz)
-    cpu_s = ticks / hz
+    cpu_s = ticks / hz if ticks is not None else None
     dur = res["duration_us"] / 1e6
     reqs = res["requests"]
     errors = res["err_connect"] + res["err_read"] + res["err_write"] + res["err_status"] + res["err_timeout"]
@@ -330,8 +336,8 @@ def cmd_wrkrow(test, proxy, raw, snap0, snap1, wall, hz):
         "p90_ms": round(res["p90_us"] / 1000, 3),
         "p99_ms": round(res["p99_us"] / 1000, 3),
         "max_ms": round(res["max_us"] / 1000, 3),
-        "cpu_us_per_req": round(cpu_s * 1e6 / reqs, 2) if reqs else None,
-        "cpu_pct": round(100 * cpu_s / wall, 1) if wall > 0 else None,
+        "cpu_us_per_req": round(cpu_s * 1e6 / reqs, 2) if reqs and cpu_s is not None else None,
+        "cpu_pct": round(100 * cpu_s / wall, 1) if wall > 0 and cpu_s is not None else None,
         "requests": reqs,
         "errors": errors,
         "duration_s": round(dur, 3),
@@ -358,6 +364,93 @@ def cmd_idlerow(proxy, json_text):
         "accepted": d["accepted"], "rss_before": d["rss_before"], "rss_after": d["rss_after"],
         "bytes_per_conn": d["bytes_per_conn"], "note": "; ".join(note) or None,
     }))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rounds: a test's measured time is split into several wrk runs (slices), alternated between the proxies; the
+# results row of a proxy sums its slices up.
+
+# Columns a slices TSV may have after "round" that are counts over one slice: `aggregate` turns each into a
+# per-request figure (the sum over the rounds / requests), under another name, with this many decimals. Any
+# other column after "round" is a constant of the test and proxy (e.g. compression.sh's level, body_bytes) and
+# is copied from the first slice.
+PER_REQUEST_COLUMNS = {"wrk_bytes": ("wire_bytes_per_resp", 0), "minflt": ("minflt_per_req", 2)}
+
+
+def _float(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def cmd_aggregate(slices_path, test, proxy, extra_note=""):
+    """Print the results row of TEST/PROXY from its rows in SLICES_PATH: a TSV whose header is TSV_COLUMNS, then
+    "round", then optional extra columns (see PER_REQUEST_COLUMNS); one row per measured wrk run (wrkrow's
+    output plus those columns). The row printed is TSV_COLUMNS, then one column per extra column of SLICES (the
+    per-request ones renamed), then "rounds": how many slices had requests.
+
+    Requests, errors, measured seconds, CPU time and the per-request columns are summed over the slices
+    (req/s = requests / measured seconds, CPU us/req = CPU time / requests); CPU% and the busy/other % of the
+    two CPUs are averaged weighted by duration; p50/p90/p99 are the slices' values weighted by their requests
+    (wrk's histograms cannot be merged), max_ms is the largest."""
+    with open(slices_path) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        rows = [dict(zip(header, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+    rows = [r for r in rows if r.get("test") == test and r.get("proxy") == proxy]
+    extras = header[header.index("round") + 1:]
+    valid = [r for r in rows if _float(r.get("requests")) and _float(r.get("duration_s"))]
+    out = {"test": test, "proxy": proxy}
+    # The slices' notes (wrk error details), without wrkrow's per-slice "other processes used N%" (summed up
+    # below); then the caller's note.
+    notes = [n for r in rows if r.get("note") not in (None, "", "-") for n in r["note"].split(",")
+             if not n.startswith("other processes used")] + ([extra_note] if extra_note else [])
+    tail = []
+    if valid:
+        req = sum(_float(r["requests"]) for r in valid)
+        dur = sum(_float(r["duration_s"]) for r in valid)
+
+        def wavg(key, weight):
+            pairs = [(_float(r[key]), _float(r[weight])) for r in valid if _float(r.get(key)) is not None]
+            w = sum(b for _, b in pairs)
+            return round(sum(a * b for a, b in pairs) / w, 3) if w else None
+
+        out.update(
+            rps=round(req / dur, 1), requests=int(req), duration_s=round(dur, 3),
+            errors=int(sum(_float(r["errors"]) or 0 for r in valid)),
+            cpu_us_per_req=wavg("cpu_us_per_req", "requests"),
+            p50_ms=wavg("p50_ms", "requests"), p90_ms=wavg("p90_ms", "requests"),
+            p99_ms=wavg("p99_ms", "requests"),
+            max_ms=max(_float(r["max_ms"]) or 0 for r in valid),
+            cpu_pct=wavg("cpu_pct", "duration_s"), origin_cpu_pct=wavg("origin_cpu_pct", "duration_s"),
+            proxy_core_busy_pct=wavg("proxy_core_busy_pct", "duration_s"),
+            load_core_busy_pct=wavg("load_core_busy_pct", "duration_s"),
+            proxy_core_other_pct=wavg("proxy_core_other_pct", "duration_s"))
+        statuses = {r["status"] for r in rows}
+        out["status"] = ("errors" if out["errors"] or extra_note or len(valid) < len(rows) or "errors" in statuses
+                         else "noisy" if "noisy" in statuses else "ok")
+        if "noisy" in statuses and out["proxy_core_other_pct"] is not None:
+            notes.append(f"other processes used {out['proxy_core_other_pct']:.0f}% of the proxy's CPU"
+                         + (" (average of the rounds)" if len(valid) > 1 else ""))
+    else:
+        # Nothing measured: the slices' own status when they all agree (e.g. no-wrk-result), else "failed".
+        statuses = {r["status"] for r in rows}
+        out["status"] = statuses.pop() if len(statuses) == 1 and not extra_note else "failed"
+    out["note"] = "; ".join(dict.fromkeys(n.replace("\t", " ") for n in notes)) or None
+    for col in extras:
+        if col in PER_REQUEST_COLUMNS:
+            digits = PER_REQUEST_COLUMNS[col][1]
+            vals = [_float(r.get(col)) for r in valid]
+            v = None
+            if valid and all(x is not None for x in vals):
+                v = sum(vals) / req
+                v = round(v) if digits == 0 else round(v, digits)
+            tail.append(v)
+        else:
+            tail.append(rows[0].get(col) if rows else None)
+    tail.append(len(valid))
+    print("\t".join([tsv_row(out)] + ["-" if v in (None, "") else str(v) for v in tail]))
     return 0
 
 
@@ -497,6 +590,7 @@ def main(argv):
         "row": cmd_row,
         "wrkrow": cmd_wrkrow,
         "idlerow": cmd_idlerow,
+        "aggregate": cmd_aggregate,
     }.get(cmd)
     if fn is None:
         print(f"unknown subcommand {cmd!r}\n{__doc__}", file=sys.stderr)

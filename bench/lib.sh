@@ -1,5 +1,7 @@
-# Shared by bench/run.sh and bench/compression.sh (sourced, not run): logging, the helpers.py wrapper, and the
-# process bookkeeping that starts every background process through start_bg and stops it by pid on exit.
+# shellcheck shell=bash
+# Shared by bench/run.sh and bench/compression.sh (sourced, not run): logging, the helpers.py wrapper, the
+# rounds (slice length, ABBA order), and the process bookkeeping that starts every background process through
+# start_bg and stops it by pid on exit.
 # The sourcing script sets BENCH_DIR and BENCH_KEEP first, and WORK once it has a work directory.
 
 log()  { printf '%s\n' "$*"; }
@@ -14,6 +16,32 @@ show_log() {
         printf -- '----- %s (last 30 lines) -----\n' "$file" >&2
         tail -n 30 "$file" | sed 's/^/    /' >&2
         printf -- '-----\n' >&2
+    fi
+}
+
+# set_slice_seconds: checks BENCH_SECONDS and BENCH_ROUNDS and sets SLICE, the seconds of each measured wrk run.
+# A measured BENCH_SECONDS is split into BENCH_ROUNDS runs; wrk takes whole seconds, so BENCH_SECONDS is rounded
+# down to a multiple of the rounds (at least one second each), with a warning.
+set_slice_seconds() {
+    [[ $BENCH_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer (got '$BENCH_SECONDS')"
+    [[ $BENCH_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer (got '$BENCH_ROUNDS')"
+    SLICE=$((BENCH_SECONDS / BENCH_ROUNDS))
+    ((SLICE >= 1)) || SLICE=1
+    ((SLICE * BENCH_ROUNDS == BENCH_SECONDS)) ||
+        warn "BENCH_SECONDS=$BENCH_SECONDS is not a multiple of BENCH_ROUNDS=$BENCH_ROUNDS:" \
+             "measuring $BENCH_ROUNDS x $SLICE s"
+}
+
+# round_order ROUND NAME...: sets ROUND_ORDER to the NAMEs in the order they are measured in round ROUND (from
+# 1): as given in odd rounds, reversed in even ones (ABBA: A B C, C B A, A B C, ...), so that over an even number
+# of rounds every name has the same average position and a slow drift of the machine's speed falls on all alike.
+round_order() {
+    local round=$1 i
+    shift
+    ROUND_ORDER=("$@")
+    if ((round % 2 == 0)); then
+        ROUND_ORDER=()
+        for ((i = $#; i >= 1; i--)); do ROUND_ORDER+=("${!i}"); done
     fi
 }
 
