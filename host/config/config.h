@@ -67,12 +67,61 @@ struct Listener {
     int backlog = 4096;
 };
 
+// A plugin's own TOML table, kept for its config_new (plugins/config_api.cc reads it). Defined in
+// config/plugin_table.h so that this header does not pull in toml++.
+struct PluginTable;
+
+// One backend of an upstream: `"host:port"` or `{ address = "host:port", weight = N }`.
+struct Endpoint {
+    Poco::Net::SocketAddress address;
+    unsigned weight = 1;  // 1..1000: its share relative to the others under a balancer's weighted policies
+};
+
+// `balancer = { use = "least_request", ...plugin keys }`: the BALANCER factory that chooses endpoints.
+struct BalancerUse {
+    std::string use;                           // "factory" or "plugin.factory"; "" = the host's round robin
+    std::shared_ptr<const PluginTable> table;  // the whole inline table, for the plugin's config_new
+};
+
+// `hash_key`: what consistent-hashing balancers hash (the host computes it; the balancer sees bytes).
+struct HashKey {
+    enum class Source : uint8_t { None, ClientIp, Header, Cookie };
+    Source source = Source::None;  // "client_ip", "header:NAME", "cookie:NAME"
+    std::string name;              // header name (lower case) or cookie name
+};
+
+// `health = { ... }`: active checks, an HTTP GET per endpoint every interval, traffic or not.
+struct HealthCheck {
+    bool enabled = false;       // the table is present
+    std::string path = "/";     // origin-form target of the GET
+    std::string host;           // Host header; "" = the endpoint's "host:port"
+    unsigned status_min = 200;  // `expect = "200-399"`: a status in [min, max] passes
+    unsigned status_max = 399;
+    Duration interval{5'000};
+    Duration timeout{2'000};    // connect + response head; must be below interval
+    unsigned rise = 2;          // consecutive passes that bring a DOWN endpoint UP
+    unsigned fall = 3;          // consecutive failures that take an UP endpoint DOWN
+};
+
+// `outlier = { ... }`: passive detection from real traffic, per endpoint, shared by all workers.
+struct OutlierDetection {
+    unsigned consecutive_failures = 5;  // connect failures, resets, timeouts or 5xx in a row; 0 = off
+    Duration base_ejection{10'000};     // first ejection; the n-th lasts n times this ...
+    Duration max_ejection{300'000};     // ... up to this
+    unsigned max_ejected_percent = 50;  // never eject more than this share of the pool (at least one stays)
+};
+
 struct Upstream {
     std::string name;
-    std::vector<Poco::Net::SocketAddress> endpoints;  // at least one
+    std::vector<Endpoint> endpoints;  // at least one
     unsigned keepalive = 64;   // idle pooled connections kept per endpoint per worker
     Duration connect_timeout;  // defaults to timeouts.upstream_connect
     Duration response_timeout; // defaults to timeouts.upstream_response
+    BalancerUse balancer;
+    HashKey hash_key;
+    HealthCheck health;
+    OutlierDetection outlier;
+    Duration slow_start{0};    // a recovered endpoint's weight ramps from 1/10 to full over this; 0 = off
 };
 
 struct RouteMatch {
@@ -81,15 +130,28 @@ struct RouteMatch {
     std::string prefix;  // path prefix ("" = unused); if both are empty, prefix "/" is meant
 };
 
-// A plugin's own TOML table, kept for its config_new (plugins/config_api.cc reads it). Defined in
-// config/plugin_table.h so that this header does not pull in toml++.
-struct PluginTable;
-
 // One entry of a route's `filters = [ { use = "factory", on_error = "fail-closed", ...plugin keys } ]`.
 struct FilterUse {
     std::string use;         // "factory" or "plugin.factory"
     bool fail_open = false;  // on_error = "fail-open": a failing hook is logged and skipped
     std::shared_ptr<const PluginTable> table;  // the whole inline table, with its file and positions
+};
+
+// `retry = { ... }` of a route: when a failed attempt is tried again on another endpoint.
+struct RetryPolicy {
+    unsigned attempts = 3;          // tries in all, the first included; 1 = never retry
+    // `on = [...]`: "connect-failure" (always safe: nothing was sent), "reset" (closed or reset before any
+    // response byte), "timeout" (no response head within the try's time), and status codes 400..599 ("503").
+    bool on_connect_failure = true;
+    bool on_reset = true;
+    bool on_timeout = false;
+    std::vector<uint16_t> statuses;
+    bool non_idempotent = false;    // also retry POST/PATCH (reset, timeout, status); off: idempotent methods only
+    Duration per_try_timeout{0};    // response head within this per attempt; 0 = the upstream's response_timeout
+    // Retry budget per upstream over the last ~10 s: retries at most budget_percent of the requests, plus
+    // min_retries_per_second (so a burst after quiet traffic is still retried; as Finagle and Linkerd do).
+    unsigned budget_percent = 20;
+    unsigned min_retries_per_second = 10;
 };
 
 struct Route {
@@ -100,6 +162,7 @@ struct Route {
     uint64_t max_body_size;    // defaults to limits.max_body_size
     std::vector<FilterUse> filters;  // request hooks in this order, response hooks in reverse
     uint64_t filter_buffer = 1 << 20;  // bytes filters may hold back per direction (STOP_AND_BUFFER): 413 / 500 past it
+    RetryPolicy retry;
 };
 
 struct Config {

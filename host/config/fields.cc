@@ -83,6 +83,14 @@ bool TableReader::read_integer(std::string_view key, int64_t min, int64_t max, i
 }
 
 bool TableReader::read_duration(std::string_view key, Duration& out) {
+    return read_duration_from(key, false, out);
+}
+
+bool TableReader::read_duration_or_zero(std::string_view key, Duration& out) {
+    return read_duration_from(key, true, out);
+}
+
+bool TableReader::read_duration_from(std::string_view key, bool allow_zero, Duration& out) {
     const toml::node* value = node(key);
     if (value == nullptr) return false;
     if (!value->is_string()) {
@@ -95,9 +103,10 @@ bool TableReader::read_duration(std::string_view key, Duration& out) {
         report(key, "'" + name(key) + "' must be " + kDurationForm + ", not " + in_quotes(text));
         return false;
     }
-    if (duration->count() <= 0 || *duration > kMaxDuration) {
-        report(key, "'" + name(key) + "' must be greater than 0 and at most " + format_duration(kMaxDuration) +
-                        ", not " + in_quotes(text));
+    if ((!allow_zero && duration->count() <= 0) || *duration > kMaxDuration) {
+        std::string lower = allow_zero ? "" : "greater than 0 and ";
+        report(key, "'" + name(key) + "' must be " + lower + "at most " + format_duration(kMaxDuration) + ", not " +
+                        in_quotes(text));
         return false;
     }
     out = *duration;

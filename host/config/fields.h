@@ -25,6 +25,8 @@ public:
     bool read_string(std::string_view key, std::string& out);
     bool read_integer(std::string_view key, int64_t min, int64_t max, int64_t& out);
     bool read_duration(std::string_view key, Duration& out);  // a duration string, > 0 and <= kMaxDuration
+    // A duration string, >= 0 and <= kMaxDuration: for settings where "0s" means off (slow_start).
+    bool read_duration_or_zero(std::string_view key, Duration& out);
     bool read_size(std::string_view key, uint64_t min, uint64_t max, uint64_t& out);
 
     template <typename T>
@@ -60,6 +62,7 @@ public:
     void report_unknown();
 
 private:
+    bool read_duration_from(std::string_view key, bool allow_zero, Duration& out);
     const toml::node* typed(std::string_view key, toml::node_type type, std::string_view expected);
 
     const toml::table& table_;

@@ -24,6 +24,12 @@ void read_upstreams(TableReader& root, const Timeouts& timeouts, std::vector<Ups
 void read_routes(TableReader& root, const Limits& limits, const std::vector<Upstream>& upstreams,
                  bool check_upstreams, std::vector<Route>& out);
 
+// The `use` key of a plugin's inline table (a route's filter, an upstream's balancer): a non-empty "factory" or
+// "plugin.factory" string. `kind` ("filter", "balancer") and `example` ("compression") make the messages; a missing
+// `use` is reported at `body`. True when `out` was set. The plugin resolves the name and checks the other keys.
+bool read_factory_use(TableReader& entry, const toml::table& body, std::string_view kind, std::string_view example,
+                      std::string& out);
+
 // Listener and upstream names: letters, digits, '-' and '_' (they appear in logs and in route references).
 bool is_valid_name(std::string_view name);
 

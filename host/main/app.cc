@@ -17,6 +17,8 @@
 #include "plugins/loaded_plugin.h"
 #include "plugins/plugin_set.h"
 #include "proxy/worker.h"
+#include "upstream/health_checker.h"
+#include "upstream/upstream_state.h"
 
 namespace portico {
 
@@ -207,9 +209,15 @@ int App::serve(const config::Config& config) {
         return 1;
     }
 
+    // What every worker and the health checker share about the endpoints; outlives both (declared before them).
+    upstream::UpstreamStates upstreams;
+    for (const auto& upstream : config.upstreams) {
+        upstreams.push_back(std::make_unique<upstream::UpstreamState>(upstream, log));
+    }
     std::vector<std::unique_ptr<proxy::Worker>> pool;
     for (unsigned w = 0; w < workers; ++w) {
-        pool.push_back(std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log(), &plugin_set));
+        pool.push_back(
+            std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log(), upstreams, &plugin_set));
     }
     std::vector<std::future<bool>> ready;
     for (auto& worker : pool) {
@@ -227,6 +235,8 @@ int App::serve(const config::Config& config) {
     for (size_t l = 0; l < config.listeners.size(); ++l) {
         log.information("listener " + config.listeners[l].name + " listening on " + bound[l].toString());
     }
+    upstream::HealthChecker health_checker(upstreams);
+    health_checker.start();
     log.information("portico " PORTICO_VERSION " started with " + std::to_string(workers) + " workers");
 
     for (;;) {
@@ -259,6 +269,7 @@ int App::serve(const config::Config& config) {
     }
     for (auto& worker : pool) worker->join();
     pool.clear();
+    health_checker.stop();
     log.information("stopped");
     return EXIT_OK;
 }

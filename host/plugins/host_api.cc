@@ -2,6 +2,7 @@
 
 #include "plugins/config_api.h"
 #include "plugins/core_api.h"
+#include "plugins/lb_api.h"
 #include "proxy/filter_api.h"
 
 namespace portico::plugins {
@@ -24,16 +25,6 @@ portico_status peer_address(portico_conn*, portico_view*) {
     return PORTICO_E_UNIMPLEMENTED;
 }
 
-size_t pool_size(const portico_pool*) {
-    return 0;
-}
-portico_status endpoint_get(const portico_pool*, size_t, portico_endpoint*) {
-    return PORTICO_E_UNIMPLEMENTED;
-}
-portico_status endpoint_stat(const portico_pool*, size_t, portico_endpoint_stat, uint64_t*) {
-    return PORTICO_E_UNIMPLEMENTED;
-}
-
 }  // namespace
 
 const portico_transport_api* transport_api_unimplemented() {
@@ -50,18 +41,6 @@ const portico_transport_api* transport_api_unimplemented() {
     return &table;
 }
 
-const portico_lb_api* lb_api_unimplemented() {
-    static const portico_lb_api table = [] {
-        portico_lb_api t;
-        PORTICO_INIT(&t);
-        t.pool_size = pool_size;
-        t.endpoint_get = endpoint_get;
-        t.endpoint_stat = endpoint_stat;
-        return t;
-    }();
-    return &table;
-}
-
 void make_host_api(const portico_plugin* plugin, portico_host_api& out) {
     PORTICO_INIT(&out);
     out.abi_major = PORTICO_ABI_MAJOR;
@@ -71,7 +50,7 @@ void make_host_api(const portico_plugin* plugin, portico_host_api& out) {
     out.config = config_api();
     out.http = proxy::http_filter_api();
     out.transport = transport_api_unimplemented();
-    out.lb = lb_api_unimplemented();
+    out.lb = lb_api();
 }
 
 }  // namespace portico::plugins

@@ -16,9 +16,10 @@ namespace portico::plugins {
 
 namespace {
 
-// The keys of a filter's table that belong to the host (config/route_section.cc reads them): the plugin's
-// config_new does not see them.
-const std::vector<std::string> kHostKeys = {"use", "on_error"};
+// The keys of a filter's or balancer's table that belong to the host (config/route_section.cc and
+// upstream_section.cc read them): the plugin's config_new does not see them.
+const std::vector<std::string> kFilterHostKeys = {"use", "on_error"};
+const std::vector<std::string> kBalancerHostKeys = {"use"};
 
 // The ABI promises that a plugin's host table stays valid for the process's life, and a plugin's thread, atexit
 // handler or thread_local destructor may still use it after the PluginSet is gone: accepted plugins are handed
@@ -42,15 +43,17 @@ std::string use_place(const config::PluginTable& table) {
 
 struct PluginSet::State {
     std::vector<std::unique_ptr<LoadedPlugin>> plugins;      // accepted, in load order
-    std::vector<std::shared_ptr<FilterInstance>> instances;  // every filter of every route, in config order
+    std::vector<std::shared_ptr<Instance>> instances;  // every balancer and filter, in config order
     std::vector<std::vector<std::shared_ptr<FilterInstance>>> routes;  // by route index
+    std::vector<std::shared_ptr<BalancerInstance>> balancers;          // by upstream index; null = built-in
     // worker_ready[i][w]: worker w ran instances[i]'s worker_init successfully (bytes, not vector<bool>: workers
     // write their own element concurrently).
     std::vector<std::vector<unsigned char>> worker_ready;
 
     void free_instances();
-    bool add_filter(const config::FilterUse& use, unsigned workers, std::vector<std::string>& errors,
-                    std::shared_ptr<FilterInstance>& out);
+    bool make_instance(const std::string& use, const config::PluginTable& table, portico_kind kind,
+                       const char* what, const std::vector<std::string>& host_keys, unsigned workers,
+                       std::vector<std::string>& errors, Instance& out);
 };
 
 PluginSet::PluginSet() : state_(std::make_unique<State>()) {}
@@ -68,12 +71,13 @@ PluginSet::~PluginSet() {
 
 void PluginSet::State::free_instances() {
     for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
-        FilterInstance& instance = **it;
+        Instance& instance = **it;
         if (instance.factory->config_free) instance.factory->config_free(instance.config);
         instance.config = nullptr;
     }
     instances.clear();
     routes.clear();
+    balancers.clear();
     worker_ready.clear();
 }
 
@@ -139,30 +143,31 @@ bool PluginSet::load(const std::vector<std::string>& dirs, bool dirs_are_default
     return errors.size() == errors_before;
 }
 
-bool PluginSet::State::add_filter(const config::FilterUse& use, unsigned workers, std::vector<std::string>& errors,
-                                  std::shared_ptr<FilterInstance>& out) {
-    const config::PluginTable& table = *use.table;
+bool PluginSet::State::make_instance(const std::string& use, const config::PluginTable& table, portico_kind kind,
+                                     const char* what, const std::vector<std::string>& host_keys, unsigned workers,
+                                     std::vector<std::string>& errors, Instance& out) {
     std::string problem;
-    FactoryRef ref = find_factory(plugins, use.use, PORTICO_KIND_HTTP_FILTER, problem);
+    FactoryRef ref = find_factory(plugins, use, kind, problem);
     if (ref.factory == nullptr) {
         errors.push_back(use_place(table) + ": " + problem);
         return false;
     }
     std::string label = ref.plugin->name() + "." + ref.factory->name;
-    ConfigSession session(table, kHostKeys);
+    ConfigSession session(table, host_keys);
     portico_error err;
     PORTICO_INIT(&err);
     void* made = nullptr;
     portico_status status =
         ref.factory->config_new(&ref.plugin->host, ref.plugin->global, session.root(), &made, &err);
+    std::string named = std::string(what) + " '" + use + "'";
     if (status == PORTICO_OK && session.problems().empty()) {
-        session.report_unknown("filter '" + use.use + "'");
+        session.report_unknown(named);
     } else if (status != PORTICO_OK) {
         std::string message = error_text(err);
         if (!message.empty()) {
             session.report_at_table(message);
         } else if (session.problems().empty()) {
-            session.report_at_table("filter '" + use.use + "' (" + label + "): config_new failed with status " +
+            session.report_at_table(named + " (" + label + "): config_new failed with status " +
                                     std::to_string(status));
         }
     }
@@ -172,15 +177,12 @@ bool PluginSet::State::add_filter(const config::FilterUse& use, unsigned workers
         if (status == PORTICO_OK && ref.factory->config_free) ref.factory->config_free(made);
         return false;
     }
-    out = std::make_shared<FilterInstance>();
-    out->plugin = ref.plugin;
-    out->plugin_name = ref.plugin->name();
-    out->factory = ref.factory;
-    out->ops = static_cast<const portico_http_filter_ops*>(ref.factory->ops);
-    out->config = made;
-    out->fail_open = use.fail_open;
-    out->label = label;
-    out->worker_state.assign(workers, nullptr);
+    out.plugin = ref.plugin;
+    out.plugin_name = ref.plugin->name();
+    out.factory = ref.factory;
+    out.config = made;
+    out.label = label;
+    out.worker_state.assign(workers, nullptr);
     return true;
 }
 
@@ -188,14 +190,31 @@ bool PluginSet::configure(const config::Config& config, unsigned workers, std::v
     State& s = *state_;
     s.free_instances();
     s.routes.resize(config.routes.size());
+    s.balancers.resize(config.upstreams.size());
     bool ok = true;
+    for (size_t u = 0; u < config.upstreams.size(); ++u) {
+        const config::BalancerUse& use = config.upstreams[u].balancer;
+        if (use.use.empty()) continue;
+        auto instance = std::make_shared<BalancerInstance>();
+        if (!s.make_instance(use.use, *use.table, PORTICO_KIND_BALANCER, "balancer", kBalancerHostKeys, workers,
+                             errors, *instance)) {
+            ok = false;
+            continue;
+        }
+        instance->ops = static_cast<const portico_balancer_ops*>(instance->factory->ops);
+        s.instances.push_back(instance);
+        s.balancers[u] = std::move(instance);
+    }
     for (size_t r = 0; r < config.routes.size(); ++r) {
         for (const config::FilterUse& use : config.routes[r].filters) {
-            std::shared_ptr<FilterInstance> instance;
-            if (!s.add_filter(use, workers, errors, instance)) {
+            auto instance = std::make_shared<FilterInstance>();
+            if (!s.make_instance(use.use, *use.table, PORTICO_KIND_HTTP_FILTER, "filter", kFilterHostKeys, workers,
+                                 errors, *instance)) {
                 ok = false;
                 continue;
             }
+            instance->ops = static_cast<const portico_http_filter_ops*>(instance->factory->ops);
+            instance->fail_open = use.fail_open;
             s.instances.push_back(instance);
             s.routes[r].push_back(std::move(instance));
         }
@@ -207,9 +226,9 @@ bool PluginSet::configure(const config::Config& config, unsigned workers, std::v
 bool PluginSet::worker_init(unsigned worker_index, std::vector<std::string>& errors) {
     State& s = *state_;
     for (size_t i = 0; i < s.instances.size(); ++i) {
-        FilterInstance& instance = *s.instances[i];
+        Instance& instance = *s.instances[i];
         if (worker_index >= instance.worker_state.size()) {
-            errors.push_back("filter " + instance.label + ": no worker " + std::to_string(worker_index) +
+            errors.push_back(instance.label + ": no worker " + std::to_string(worker_index) +
                              " was configured");
             worker_fini(worker_index);
             return false;
@@ -218,7 +237,7 @@ bool PluginSet::worker_init(unsigned worker_index, std::vector<std::string>& err
             void* made = nullptr;
             portico_status status = instance.factory->worker_init(instance.config, worker_index, &made);
             if (status != PORTICO_OK) {
-                errors.push_back("filter " + instance.label + ": worker_init failed on worker " +
+                errors.push_back(instance.label + ": worker_init failed on worker " +
                                  std::to_string(worker_index) + " (status " + std::to_string(status) + ")");
                 worker_fini(worker_index);  // the ones already made for this worker
                 return false;
@@ -234,7 +253,7 @@ void PluginSet::worker_fini(unsigned worker_index) {
     State& s = *state_;
     for (size_t i = s.instances.size(); i-- > 0;) {
         if (worker_index >= s.worker_ready[i].size() || !s.worker_ready[i][worker_index]) continue;
-        FilterInstance& instance = *s.instances[i];
+        Instance& instance = *s.instances[i];
         if (instance.factory->worker_init != nullptr && instance.factory->worker_fini != nullptr) {
             instance.factory->worker_fini(instance.worker_state[worker_index]);
         }
@@ -246,6 +265,10 @@ void PluginSet::worker_fini(unsigned worker_index) {
 const std::vector<std::shared_ptr<FilterInstance>>& PluginSet::route_filters(size_t route_index) const {
     static const std::vector<std::shared_ptr<FilterInstance>> kNone;
     return route_index < state_->routes.size() ? state_->routes[route_index] : kNone;
+}
+
+const BalancerInstance* PluginSet::upstream_balancer(size_t upstream_index) const {
+    return upstream_index < state_->balancers.size() ? state_->balancers[upstream_index].get() : nullptr;
 }
 
 std::vector<PluginListing> PluginSet::listing() const {

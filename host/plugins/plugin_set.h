@@ -16,17 +16,26 @@ namespace portico::plugins {
 
 struct LoadedPlugin;  // defined in plugins/loaded_plugin.h: the library handle, descriptor, host table, global
 
-// One filter of one route, ready for streams: a factory of kind HTTP_FILTER, the config object its config_new
-// made, and one worker state per worker (null when the factory has no worker_init).
-struct FilterInstance {
+// One use of a factory, ready for work: the config object its config_new made, and one worker state per worker
+// (null when the factory has no worker_init).
+struct Instance {
     const LoadedPlugin* plugin = nullptr;
     std::string plugin_name;
     const portico_factory* factory = nullptr;
-    const portico_http_filter_ops* ops = nullptr;  // never null; hooks inside may be
     void* config = nullptr;
-    bool fail_open = false;           // on_error = "fail-open"
     std::string label;                // "plugin.factory", for log lines
     std::vector<void*> worker_state;  // index = worker index
+};
+
+// One filter of one route (a factory of kind HTTP_FILTER).
+struct FilterInstance : Instance {
+    const portico_http_filter_ops* ops = nullptr;  // never null; hooks inside may be
+    bool fail_open = false;                        // on_error = "fail-open"
+};
+
+// The balancer of one upstream (a factory of kind BALANCER).
+struct BalancerInstance : Instance {
+    const portico_balancer_ops* ops = nullptr;  // never null
 };
 
 // What --list-plugins prints for one plugin file.
@@ -51,7 +60,8 @@ public:
     // "plugin FILE: reason" per refusal to `errors`; returns false when there was any.
     bool load(const std::vector<std::string>& dirs, bool dirs_are_default, std::vector<std::string>& errors);
 
-    // Runs config_new for every filter of every route (in route order), with `workers` worker states to come.
+    // Runs config_new for every upstream's balancer and every filter of every route (in config order), with
+    // `workers` worker states to come.
     // Config problems come out as "CONFIG_FILE:LINE:COL: message". Returns false when there was any.
     bool configure(const config::Config& config, unsigned workers, std::vector<std::string>& errors);
 
@@ -61,6 +71,9 @@ public:
 
     // The filters of config.routes[route_index], in list order (empty when the route has none).
     const std::vector<std::shared_ptr<FilterInstance>>& route_filters(size_t route_index) const;
+
+    // The balancer of config.upstreams[upstream_index]; null when it has none (the host's round robin).
+    const BalancerInstance* upstream_balancer(size_t upstream_index) const;
 
     std::vector<PluginListing> listing() const;
 

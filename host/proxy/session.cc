@@ -22,8 +22,8 @@ namespace {
 // A session moves at most this many rounds of bytes per wake-up, then yields so one fast transfer cannot starve
 // the other connections of its worker.
 constexpr int kMaxRounds = 16;
-// Attempts per request over all endpoints (connect failures and stale keep-alive connections).
-constexpr uint8_t kMaxAttempts = 8;
+// Resends after a pooled connection turned out closed by the origin (not counted as attempts).
+constexpr uint8_t kMaxStaleRetries = 4;
 // A client's own request id longer than this is replaced by ours (it goes into logs and upstream requests).
 constexpr size_t kMaxRequestIdSize = 128;
 
@@ -143,8 +143,15 @@ void Session::on_upstream_timeout(upstream::Connection& connection) {
             break;
         case UpstreamTimer::Response:
             if (response_state_ == ResponseState::WaitHead) {
-                worker_.log().warning("upstream " + pool_->upstream().name + ": no response in time");
-                respond_error(504, !request_body_done_);
+                worker_.log().warning("upstream " + pool_->upstream().name + ": " +
+                                      pool_->endpoint_text(connection.endpoint()) + ": no response in time");
+                report_attempt(PORTICO_LB_TIMEOUT, "no response in time");
+                failure_status_ = 504;
+                if (may_retry(RetryCause::Timeout)) {
+                    replay_request();
+                } else {
+                    respond_error(504, !request_body_done_);
+                }
             } else {
                 close();
             }
@@ -309,6 +316,8 @@ void Session::begin_request() {
         return;
     }
     size_t route_index = static_cast<size_t>(route_ - config.routes.data());
+    const config::HashKey& hash_key = config.upstreams[route_->upstream_index].hash_key;
+    if (hash_key.source != config::HashKey::Source::None) compute_hash_key(hash_key, request, client_ip_, hash_key_);
     if (!route_->filters.empty()) {
         begin_filtered_request(request, route_index);
         return;
@@ -336,16 +345,36 @@ void Session::begin_request() {
 // ---- forwarding ---------------------------------------------------------------------------------------------
 
 void Session::connect_upstream() {
-    while (attempts_ < kMaxAttempts && tried_count_ < std::size(tried_)) {
-        int endpoint = pool_->pick(tried_, tried_count_);
-        if (endpoint < 0) break;
-        tried_[tried_count_++] = static_cast<uint32_t>(endpoint);
+    upstream::Balancer& balancer = pool_->balancer();
+    for (;;) {
+        int64_t now_ms = worker_.loop().now_ms();
+        int endpoint = balancer.choose(tried_, tried_count_, attempts_ + 1u, hash_key_, nullptr, now_ms);
+        if (endpoint < 0) {
+            // Every endpoint is down or ejected (their state changes are logged): 503 now, not a wait.
+            if (attempts_ == 0 && worker_.log().debug()) {
+                worker_.log().debug("upstream " + pool_->upstream().name + ": no endpoint can take requests");
+            }
+            respond_error(attempts_ == 0 ? 503 : failure_status_, !request_body_done_);
+            return;
+        }
+        if (tried_count_ < std::size(tried_) &&
+            std::find(tried_, tried_ + tried_count_, static_cast<uint32_t>(endpoint)) == tried_ + tried_count_) {
+            tried_[tried_count_++] = static_cast<uint32_t>(endpoint);
+        }
+        if (attempts_ == 0 && stale_retries_ == 0) pool_->state().count_request(now_ms);
         ++attempts_;
+        begin_attempt(static_cast<size_t>(endpoint));
         upstream_ = pool_->acquire(static_cast<size_t>(endpoint), *this);
         if (!upstream_) {
+            const char* why = strerror(errno);
             worker_.log().warning("upstream " + pool_->upstream().name + ": " +
-                                  pool_->endpoint_text(endpoint) + ": " + strerror(errno));
-            continue;
+                                  pool_->endpoint_text(endpoint) + ": " + why);
+            report_attempt(PORTICO_LB_CONNECT_FAILURE, why);
+            end_attempt();
+            failure_status_ = 502;
+            if (may_retry(RetryCause::ConnectFailure)) continue;
+            respond_error(502, !request_body_done_);
+            return;
         }
         upstream_eof_ = false;
         upstream_error_ = false;
@@ -358,36 +387,114 @@ void Session::connect_upstream() {
         }
         return;
     }
-    respond_error(failure_status_, !request_body_done_);
 }
 
-void Session::upstream_connected() { arm_upstream(UpstreamTimer::Response, pool_->response_timers()); }
+void Session::upstream_connected() { arm_upstream(UpstreamTimer::Response, response_timers()); }
 
-bool Session::request_retryable() const {
-    return response_state_ == ResponseState::WaitHead && upstream_in_.empty() &&
-           request_body_ == http::BodyKind::None && idempotent(method_);
+net::TimerQueue& Session::response_timers() {
+    config::Duration per_try = route_->retry.per_try_timeout;
+    return per_try.count() > 0 ? worker_.loop().timers(per_try) : pool_->response_timers();
+}
+
+void Session::begin_attempt(size_t endpoint) {
+    attempt_endpoint_ = static_cast<int>(endpoint);
+    attempt_reported_ = false;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    attempt_start_us_ = static_cast<uint64_t>(now.tv_sec) * 1'000'000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+    upstream::EndpointState& e = pool_->state().endpoint(endpoint);
+    e.active_requests.fetch_add(1, std::memory_order_relaxed);
+    e.requests.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Session::report_attempt(portico_lb_outcome outcome, const char* why) {
+    if (attempt_endpoint_ < 0 || attempt_reported_) return;
+    attempt_reported_ = true;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t now_us = static_cast<uint64_t>(now.tv_sec) * 1'000'000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+    uint64_t latency_us = now_us - attempt_start_us_;
+    auto endpoint = static_cast<size_t>(attempt_endpoint_);
+    if (outcome == PORTICO_LB_SUCCESS) {
+        pool_->state().record_success(endpoint, latency_us);
+    } else {
+        pool_->state().record_failure(endpoint, why, worker_.loop().now_ms());
+    }
+    pool_->balancer().on_result(endpoint, outcome, latency_us);
+}
+
+void Session::end_attempt() {
+    if (attempt_endpoint_ < 0) return;
+    pool_->state().endpoint(static_cast<size_t>(attempt_endpoint_)).active_requests.fetch_sub(
+        1, std::memory_order_relaxed);
+    attempt_endpoint_ = -1;
+}
+
+bool Session::may_retry(RetryCause cause) {
+    const config::RetryPolicy& policy = route_->retry;
+    bool wanted = cause == RetryCause::ConnectFailure ? policy.on_connect_failure
+                  : cause == RetryCause::Reset        ? policy.on_reset
+                  : cause == RetryCause::Timeout      ? policy.on_timeout
+                                                      : true;
+    if (!wanted || attempts_ >= policy.attempts) return false;
+    if (cause != RetryCause::ConnectFailure) {
+        // Nothing reached the origin after a connect failure; otherwise the request is sent again, so it must be
+        // whole in our hands (no body streamed) and safe to repeat.
+        bool body_sent = request_body_ != http::BodyKind::None ||
+                         (chain_ && (filtered_->request_out_declared != 0 || filtered_->request_out_chunked));
+        if (body_sent || (!idempotent(method_) && !policy.non_idempotent)) return false;
+    }
+    if (!pool_->state().try_retry(policy, worker_.loop().now_ms())) {
+        worker_.log().warning("upstream " + pool_->upstream().name + ": retry budget exhausted; not retrying");
+        return false;
+    }
+    return true;
+}
+
+void Session::replay_request() {
+    release_upstream(false);
+    upstream_in_.clear();
+    response_parser_.reset();
+    upstream_out_.head_sent = 0;
+    request_sent_ = false;
+    connect_upstream();
 }
 
 void Session::upstream_failed(bool connect_failure, const char* why, int final_status) {
     const upstream::Connection& failed = *upstream_;
-    bool stale = !connect_failure && failed.reused();
     worker_.log().warning("upstream " + pool_->upstream().name + ": " +
                           pool_->endpoint_text(failed.endpoint()) + ": " + why);
-    bool retry = connect_failure || request_retryable();
-    release_upstream(false);
-    upstream_in_.clear();
     failure_status_ = final_status;
-    if (!retry) {
+    // A pooled connection the origin closed before answering most likely timed out there just as our request
+    // went out: no verdict on the endpoint, and a replayable request is sent again without counting an attempt
+    // (the same endpoint may be chosen).
+    if (!connect_failure && failed.reused()) {
+        attempt_reported_ = true;
+        bool replayable = response_state_ == ResponseState::WaitHead && upstream_in_.empty() &&
+                          request_body_ == http::BodyKind::None && !chain_ && idempotent(method_);
+        if (replayable && stale_retries_ < kMaxStaleRetries) {
+            ++stale_retries_;
+            --attempts_;
+            if (tried_count_ > 0 && tried_[tried_count_ - 1] == failed.endpoint()) --tried_count_;
+            replay_request();
+            return;
+        }
+    } else {
+        report_attempt(connect_failure ? PORTICO_LB_CONNECT_FAILURE : PORTICO_LB_RESET, why);
+    }
+    if (!may_retry(connect_failure ? RetryCause::ConnectFailure : RetryCause::Reset)) {
+        release_upstream(false);
+        upstream_in_.clear();
         respond_error(final_status, !request_body_done_);
         return;
     }
-    if (!connect_failure) {
-        upstream_out_.head_sent = 0;  // replay: a retryable request is only its head
-        request_sent_ = false;
-        // A keep-alive connection the origin closed under us says nothing about the endpoint: try it again.
-        if (stale) --tried_count_;
+    if (connect_failure) {
+        release_upstream(false);
+        upstream_in_.clear();
+        connect_upstream();
+    } else {
+        replay_request();
     }
-    connect_upstream();
 }
 
 bool Session::step_forward() {
@@ -468,6 +575,7 @@ bool Session::parse_response_head() {
     if (status == http::ParseStatus::Incomplete) {
         if (upstream_eof_ || upstream_error_ || upstream_in_.full()) {
             worker_.log().warning("upstream " + pool_->upstream().name + ": incomplete response head");
+            report_attempt(PORTICO_LB_RESET, "incomplete response head");
             respond_error(502, !request_body_done_);
             return true;
         }
@@ -476,11 +584,26 @@ bool Session::parse_response_head() {
     if (status == http::ParseStatus::Error) {
         worker_.log().warning("upstream " + pool_->upstream().name + ": invalid response: " +
                               std::string(response_parser_.error().reason));
+        report_attempt(PORTICO_LB_RESET, "invalid response");
         respond_error(502, !request_body_done_);
         return true;
     }
 
     int code = response.status;
+    if (code >= 200 || code == 101) {
+        bool server_error = code >= 500;
+        std::string why = "status " + std::to_string(code);
+        report_attempt(server_error ? PORTICO_LB_HTTP_5XX : PORTICO_LB_SUCCESS, why.c_str());
+        const auto& retry_on = route_->retry.statuses;
+        if (std::find(retry_on.begin(), retry_on.end(), code) != retry_on.end() &&
+            may_retry(RetryCause::Status)) {
+            worker_.log().information("upstream " + pool_->upstream().name + ": " +
+                                      pool_->endpoint_text(upstream_->endpoint()) + ": " + why + "; retrying");
+            failure_status_ = code;
+            replay_request();
+            return true;
+        }
+    }
     if (response.other_transfer_coding && response.body != http::BodyKind::None) {
         worker_.log().warning("upstream " + pool_->upstream().name +
                               ": transfer coding other than chunked (the body could not be re-framed)");
@@ -681,6 +804,7 @@ void Session::response_complete() {
 }
 
 void Session::release_upstream(bool reusable) {
+    end_attempt();
     if (!upstream_) return;
     upstream_->timer().cancel();
     upstream_timer_kind_ = UpstreamTimer::None;
@@ -852,7 +976,7 @@ bool Session::flush_upstream() {
                 request_sent_ = true;
             }
             // The response timeout runs from the last byte of the request we managed to send.
-            arm_upstream(UpstreamTimer::Response, pool_->response_timers());
+            arm_upstream(UpstreamTimer::Response, response_timers());
         }
         return true;
     }
@@ -997,6 +1121,8 @@ void Session::reset_request() {
     pool_ = nullptr;
     tried_count_ = 0;
     attempts_ = 0;
+    stale_retries_ = 0;
+    hash_key_.clear();
     // Idle keep-alive connections hold no buffer memory.
     client_out_.body.release_if_empty();
     upstream_out_.body.release_if_empty();

@@ -16,6 +16,7 @@
 #include "net/timer.h"
 #include "proxy/filter_chain.h"
 #include "proxy/forward_headers.h"
+#include "proxy/hash_key.h"
 #include "upstream/pool.h"
 
 namespace portico::proxy {
@@ -74,6 +75,7 @@ private:
     enum class ResponseState : uint8_t { WaitHead, Body, Done };
     enum class ClientTimer : uint8_t { None, Idle, Header, Body, Send, Tunnel, Linger };
     enum class UpstreamTimer : uint8_t { None, Connect, Response, Read };
+    enum class RetryCause : uint8_t { ConnectFailure, Reset, Timeout, Status };
 
     void drive();
     bool step();
@@ -88,6 +90,16 @@ private:
     void connect_upstream();
     void upstream_connected();
     void upstream_failed(bool connect_failure, const char* why, int final_status);
+    // One attempt on one endpoint: counted active from begin to end, its outcome reported once to the shared
+    // state (passive health) and the balancer.
+    void begin_attempt(size_t endpoint);
+    void report_attempt(portico_lb_outcome outcome, const char* why);
+    void end_attempt();
+    // The route's retry policy and the upstream's budget allow another attempt for this cause.
+    bool may_retry(RetryCause cause);
+    // Sends the request again, to the endpoint the balancer chooses next (a retryable request is only its head).
+    void replay_request();
+    net::TimerQueue& response_timers();
     bool pump_request_body();
     bool parse_response_head();
     void start_response_body();
@@ -129,7 +141,6 @@ private:
     void start_linger();
     void log_access();
     void reset_request();
-    bool request_retryable() const;
 
     Worker& worker_;
     int fd_;
@@ -181,8 +192,14 @@ private:
     bool request_sent_ = false;   // the whole request reached the upstream socket
     uint32_t tried_[8];
     uint8_t tried_count_ = 0;
-    uint8_t attempts_ = 0;
+    uint8_t attempts_ = 0;        // counted against the route's retry.attempts
+    uint8_t stale_retries_ = 0;   // pooled connections the origin had closed: not the endpoint's fault
+    bool attempt_reported_ = false;
+    bool retrying_ = false;       // holds a slot of the upstream's retry budget
+    int attempt_endpoint_ = -1;   // the current attempt's endpoint, -1 between attempts
+    uint64_t attempt_start_us_ = 0;
     int failure_status_ = 502;
+    std::string hash_key_;        // for consistent-hashing balancers, when the upstream has a hash_key
 
     // The response.
     http::ResponseParser response_parser_;

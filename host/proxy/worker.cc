@@ -82,7 +82,7 @@ private:
 };
 
 Worker::Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log,
-               plugins::PluginSet* plugin_set)
+               upstream::UpstreamStates& upstreams, plugins::PluginSet* plugin_set)
     : config_(config),
       index_(index),
       plugin_set_(plugin_set),
@@ -96,9 +96,7 @@ Worker::Worker(const config::Config& config, unsigned index, std::vector<int> li
                             &loop_.timers(t.client_idle),   &loop_.timers(t.client_send),
                             &loop_.timers(t.tunnel_idle),   &loop_.timers(kLingerTime),
                             &loop_.timers(t.upstream_read), &loop_.timers(t.filter_pause)};
-    for (const auto& upstream : config.upstreams) {
-        pools_.push_back(std::make_unique<upstream::Pool>(loop_, upstream, t.upstream_idle));
-    }
+    for (auto& state : upstreams) pools_.push_back(std::make_unique<upstream::Pool>(loop_, *state, t.upstream_idle));
     for (int fd : listen_fds) acceptors_.push_back(std::make_unique<Acceptor>(*this, fd));
 }
 
@@ -119,9 +117,20 @@ void Worker::run() {
     // Plugins' per-worker state is made on the thread that will use it. A worker that cannot have it must not
     // serve short of a filter: it says so through ready(), and the main thread stops the start.
     std::vector<std::string> plugin_errors;
-    if (plugin_set_ != nullptr && !plugin_set_->worker_init(index_, plugin_errors)) {
-        for (const std::string& error : plugin_errors) log_.critical(error);
+    bool ok = plugin_set_ == nullptr || plugin_set_->worker_init(index_, plugin_errors);
+    for (const std::string& error : plugin_errors) log_.critical(error);
+    for (size_t u = 0; ok && u < pools_.size(); ++u) {
+        const plugins::BalancerInstance* balancer = plugin_set_ ? plugin_set_->upstream_balancer(u) : nullptr;
+        if (!pools_[u]->start_balancer(balancer, index_)) {
+            log_.critical("upstream " + pools_[u]->upstream().name + ": balancer " + balancer->label +
+                          ": lb_new failed on worker " + std::to_string(index_));
+            ok = false;
+        }
+    }
+    if (!ok) {
         close_all();
+        for (auto& pool : pools_) pool->stop_balancer();
+        if (plugin_set_ != nullptr) plugin_set_->worker_fini(index_);
         finished_ = true;
         ready_.set_value(false);
         return;
@@ -133,6 +142,7 @@ void Worker::run() {
         log_.critical("worker " + std::to_string(index_) + ": " + error.what());
     }
     close_all();
+    for (auto& pool : pools_) pool->stop_balancer();
     if (plugin_set_ != nullptr) plugin_set_->worker_fini(index_);
     finished_ = true;
 }

@@ -43,9 +43,10 @@ struct SessionTimers {
 class Worker {
 public:
     // listen_fds[i] is this worker's socket for config.listeners[i]; the worker owns and closes them.
-    // `plugin_set` (may be null) outlives the worker; its worker_init / worker_fini run on the worker's thread.
+    // `upstreams` (one per config.upstreams entry) and `plugin_set` (may be null) outlive the worker; the
+    // plugins' worker_init / worker_fini and the balancers' lb_new / lb_free run on the worker's thread.
     Worker(const config::Config& config, unsigned index, std::vector<int> listen_fds, AccessLog& access_log,
-           plugins::PluginSet* plugin_set = nullptr);
+           upstream::UpstreamStates& upstreams, plugins::PluginSet* plugin_set = nullptr);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;

@@ -54,30 +54,22 @@ void Connection::on_timeout(net::Timer&) {
     }
 }
 
-Pool::Pool(net::EventLoop& loop, const config::Upstream& upstream, config::Duration idle_timeout)
+Pool::Pool(net::EventLoop& loop, UpstreamState& state, config::Duration idle_timeout)
     : loop_(loop),
-      upstream_(upstream),
+      state_(state),
+      upstream_(state.config()),
       idle_timers_(&loop.timers(idle_timeout)),
-      connect_timers_(&loop.timers(upstream.connect_timeout)),
-      response_timers_(&loop.timers(upstream.response_timeout)),
+      connect_timers_(&loop.timers(upstream_.connect_timeout)),
+      response_timers_(&loop.timers(upstream_.response_timeout)),
       trim_timers_(&loop.timers(kTrimInterval)),
       trim_timer_(*this),
-      idle_(upstream.endpoints.size()) {
-    for (const auto& endpoint : upstream.endpoints) endpoint_text_.push_back(endpoint.toString());
-}
+      idle_(upstream_.endpoints.size()) {}
 
 Pool::~Pool() { close_idle(); }
 
-int Pool::pick(const uint32_t* tried, size_t tried_count) {
-    size_t count = endpoint_count();
-    for (size_t step = 0; step < count; ++step) {
-        size_t candidate = (next_ + step) % count;
-        if (std::find(tried, tried + tried_count, candidate) == tried + tried_count) {
-            next_ = (candidate + 1) % count;
-            return static_cast<int>(candidate);
-        }
-    }
-    return -1;
+bool Pool::start_balancer(const plugins::BalancerInstance* plugin, unsigned worker_index) {
+    balancer_ = std::make_unique<Balancer>(state_, plugin, worker_index, net::monotonic_ms());
+    return balancer_->ready();
 }
 
 Connection* Pool::acquire(size_t endpoint, ConnectionUser& user) {
@@ -90,7 +82,7 @@ Connection* Pool::acquire(size_t endpoint, ConnectionUser& user) {
         connection->writable = true;
         return connection;
     }
-    int fd = net::connect_nonblocking(upstream_.endpoints[endpoint]);
+    int fd = net::connect_nonblocking(upstream_.endpoints[endpoint].address);
     if (fd < 0) return nullptr;
     auto* connection = new Connection(*this, endpoint, fd, true);
     connection->user_ = &user;

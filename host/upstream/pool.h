@@ -1,6 +1,6 @@
 // Per-worker upstream connections: one Pool per configured upstream, holding keep-alive connections per endpoint
-// and choosing endpoints round-robin (the balancer plugin will take over the choice). Nothing here is shared
-// between workers, so nothing here locks.
+// and its Balancer. What all workers share about the endpoints (health, counters) is in UpstreamState; the rest
+// here is the worker's own, so nothing here locks.
 //
 // `keepalive` caps the idle connections an endpoint keeps in steady state, not at every instant: a released
 // connection always goes back to the pool, and a trim tick closes the ones above the cap that sat unused for a
@@ -11,10 +11,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "upstream/balancer.h"
+#include "upstream/upstream_state.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
 
@@ -76,18 +79,22 @@ class Pool final : public net::TimerClient {
 public:
     static constexpr std::chrono::milliseconds kTrimInterval{1000};
 
-    Pool(net::EventLoop& loop, const config::Upstream& upstream, config::Duration idle_timeout);
+    Pool(net::EventLoop& loop, UpstreamState& state, config::Duration idle_timeout);
     ~Pool();
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
     const config::Upstream& upstream() const { return upstream_; }
+    UpstreamState& state() { return state_; }
     size_t endpoint_count() const { return upstream_.endpoints.size(); }
     // "127.0.0.1:9001": for logs and for recognising the endpoint in a Location header.
-    const std::string& endpoint_text(size_t endpoint) const { return endpoint_text_[endpoint]; }
+    const std::string& endpoint_text(size_t endpoint) const { return state_.text(endpoint); }
 
-    // Round-robin over endpoints, skipping the ones in tried[0..tried_count). -1 when every endpoint was tried.
-    int pick(const uint32_t* tried, size_t tried_count);
+    // On the worker's thread, after the plugins' worker_init: the balancer (plugin null = round robin). False
+    // when the plugin could not make one.
+    bool start_balancer(const plugins::BalancerInstance* plugin, unsigned worker_index);
+    void stop_balancer() { balancer_.reset(); }
+    Balancer& balancer() { return *balancer_; }
 
     // An idle keep-alive connection to `endpoint`, or a new one whose connect is in progress. nullptr with errno
     // set when the connect fails at once.
@@ -112,15 +119,15 @@ private:
     void forget_idle(Connection& connection);
 
     net::EventLoop& loop_;
+    UpstreamState& state_;
     const config::Upstream& upstream_;
+    std::unique_ptr<Balancer> balancer_;
     net::TimerQueue* idle_timers_;
     net::TimerQueue* connect_timers_;
     net::TimerQueue* response_timers_;
     net::TimerQueue* trim_timers_;
     net::Timer trim_timer_;
-    size_t next_ = 0;
     std::vector<std::vector<Connection*>> idle_;  // per endpoint, most recently used last
-    std::vector<std::string> endpoint_text_;
 };
 
 }  // namespace portico::upstream

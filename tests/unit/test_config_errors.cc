@@ -157,8 +157,9 @@ TEST_CASE("config errors: malformed and unresolvable endpoints, at the array ele
     CHECK(lines[1] == file +
                           ":6:53: 'upstream.app.endpoints' entry \"::1:80\" must be \"host:port\" or "
                           "\"[IPv6]:port\" with a port 1..65535");
-    CHECK(lines[2] ==
-          file + ":6:63: 'upstream.app.endpoints' entries must be \"host:port\" strings, not an integer");
+    CHECK(lines[2] == file +
+                          ":6:63: 'upstream.app.endpoints' entries must be \"host:port\" strings or tables like "
+                          "{ address = \"host:port\", weight = 2 }, not an integer");
     CHECK(lines[3] == file +
                           ":6:69: 'upstream.app.endpoints' entry \"a:0\" must be \"host:port\" or "
                           "\"[IPv6]:port\" with a port 1..65535");
@@ -212,6 +213,28 @@ TEST_CASE("config errors: route matches") {
                                  "[listener.http]\nbind = \"127.0.0.1:0\"\n[upstream.app]\n"
                                  "endpoints = [\"127.0.0.1:1\"]\n[route]\nupstream = \"app\"\n")) ==
           file + ":5:2: 'route' must be an array of tables (write each route as [[route]]), not a table");
+}
+
+TEST_CASE("config errors: a filter's use, the host's part of a filter entry") {
+    TempDir dir;
+    std::string file = dir.path("portico.toml");
+    auto with_filters = [&](const std::string& filters) {
+        return load_text(dir, std::string(kMinimal) + "[[route]]\nupstream = \"app\"\nfilters = " + filters + "\n");
+    };
+    CHECK(only_problem(with_filters("[{ level = 5 }]")) ==
+          file +
+              ":12:12: 'route.filters.use' is missing: a filter needs the name of a filter factory, like "
+              "{ use = \"compression\" }");
+    CHECK(only_problem(with_filters("[{ use = \"\" }]")) ==
+          file +
+              ":12:14: 'route.filters.use' must name a filter factory (\"factory\" or \"plugin.factory\"), "
+              "not \"\"");
+    CHECK(only_problem(with_filters("[{ use = 1 }]")) ==
+          file + ":12:14: 'route.filters.use' must be a string, not an integer");
+    CHECK(only_problem(with_filters("[{ use = \"gzip\", on_error = \"ignore\" }]")) ==
+          file + ":12:28: 'route.filters.on_error' must be \"fail-closed\" or \"fail-open\", not \"ignore\"");
+    CHECK(only_problem(with_filters("[\"gzip\"]")) ==
+          file + ":12:12: 'route.filters' entries must be tables like { use = \"compression\" }, not a string");
 }
 
 TEST_CASE("config errors: no listener, no route") {

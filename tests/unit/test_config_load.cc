@@ -208,16 +208,16 @@ TEST_CASE("config load: a complete example reads into the right values") {
     const Upstream& api = config.upstreams[0];
     CHECK(api.name == "api");
     REQUIRE(api.endpoints.size() == 1);
-    CHECK(api.endpoints[0].toString() == "[::1]:7000");
+    CHECK(api.endpoints[0].address.toString() == "[::1]:7000");
     CHECK(api.keepalive == 64u);
     CHECK(api.connect_timeout == Duration(1'500));
     CHECK(api.response_timeout == Duration(120'000));
     const Upstream& web = config.upstreams[1];
     CHECK(web.name == "web");
     REQUIRE(web.endpoints.size() == 3);
-    CHECK(web.endpoints[0].toString() == "127.0.0.1:9001");
-    CHECK(web.endpoints[1].toString() == "127.0.0.1:9002");
-    CHECK(web.endpoints[2].toString() == "127.0.0.1:9003");  // "localhost", resolved at load time
+    CHECK(web.endpoints[0].address.toString() == "127.0.0.1:9001");
+    CHECK(web.endpoints[1].address.toString() == "127.0.0.1:9002");
+    CHECK(web.endpoints[2].address.toString() == "127.0.0.1:9003");  // "localhost", resolved at load time
     CHECK(web.keepalive == 16u);
     CHECK(web.connect_timeout == Duration(1'000));
     CHECK(web.response_timeout == Duration(10'000));
@@ -267,8 +267,8 @@ TEST_CASE("config load: the repository's default conf.d loads cleanly") {
     REQUIRE(config.upstreams.size() == 1);
     CHECK(config.upstreams[0].name == "demo");
     REQUIRE(config.upstreams[0].endpoints.size() == 2);
-    CHECK(config.upstreams[0].endpoints[0].toString() == "127.0.0.1:9001");
-    CHECK(config.upstreams[0].endpoints[1].toString() == "127.0.0.1:9002");
+    CHECK(config.upstreams[0].endpoints[0].address.toString() == "127.0.0.1:9001");
+    CHECK(config.upstreams[0].endpoints[1].address.toString() == "127.0.0.1:9002");
     REQUIRE(config.routes.size() == 1);
     CHECK(config.routes[0].match.prefix == "/");
     CHECK(config.routes[0].upstream == "demo");
