@@ -973,7 +973,10 @@ def _merge(base, extra):
 
 
 def endpoint(x):
-    """An origin, a port number or an 'ip:port' string, as an endpoint string."""
+    """An origin, a port number or an 'ip:port' string, as an endpoint string; in a {"address": ..., "weight": ...}
+    table, its address."""
+    if isinstance(x, dict):
+        return {**x, "address": endpoint(x["address"])}
     if isinstance(x, int):
         return f"127.0.0.1:{x}"
     if isinstance(x, str):
