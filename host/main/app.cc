@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -16,9 +19,7 @@
 #include "net/socket.h"
 #include "plugins/loaded_plugin.h"
 #include "plugins/plugin_set.h"
-#include "proxy/worker.h"
-#include "upstream/health_checker.h"
-#include "upstream/upstream_state.h"
+#include "main/generation.h"
 
 namespace portico {
 
@@ -138,7 +139,7 @@ int App::main(const std::vector<std::string>&) {
         std::cout << "configuration ok\n";
         return EXIT_OK;
     }
-    return serve(*loaded.config);
+    return serve(loaded.config, path);
 }
 
 namespace {
@@ -179,7 +180,59 @@ sigset_t control_signals() {
 
 }  // namespace
 
-int App::serve(const config::Config& config) {
+namespace {
+
+// Waits for one of `signals` up to timeout_ms (-1: forever); 0 when the time ran out.
+int wait_signal(const sigset_t& signals, int timeout_ms) {
+    if (timeout_ms < 0) {
+        int number = 0;
+        sigwait(&signals, &number);
+        return number;
+    }
+    timespec timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000L};
+    int number = sigtimedwait(&signals, nullptr, &timeout);
+    return number < 0 ? 0 : number;
+}
+
+// Each generation gets its own copies of the listening sockets (dup: the same sockets), so that the old one can
+// close its copies while draining and no queued connection is lost.
+std::vector<std::vector<int>> copy_sockets(const std::vector<std::vector<int>>& fds) {
+    std::vector<std::vector<int>> copies(fds.size());
+    for (size_t w = 0; w < fds.size(); ++w) {
+        for (int fd : fds[w]) {
+            int copy = ::dup(fd);
+            if (copy < 0) {
+                for (auto& list : copies) {
+                    for (int c : list) ::close(c);
+                }
+                throw std::runtime_error(std::string("cannot copy a listening socket: ") + strerror(errno));
+            }
+            copies[w].push_back(copy);
+        }
+    }
+    return copies;
+}
+
+bool same_listeners(const config::Config& a, const config::Config& b) {
+    if (a.listeners.size() != b.listeners.size()) return false;
+    for (size_t i = 0; i < a.listeners.size(); ++i) {
+        const auto& x = a.listeners[i];
+        const auto& y = b.listeners[i];
+        if (x.name != y.name || x.address != y.address || x.backlog != y.backlog) return false;
+    }
+    return true;
+}
+
+// A generation being drained after a reload, and when it must be done.
+struct Draining {
+    std::unique_ptr<Generation> generation;
+    std::chrono::steady_clock::time_point deadline;
+};
+
+}  // namespace
+
+int App::serve(std::shared_ptr<const config::Config> first, const std::string& path) {
+    const config::Config& config = *first;
     std::unique_ptr<Logging> logging;
     try {
         logging = std::make_unique<Logging>(config.server);
@@ -189,7 +242,7 @@ int App::serve(const config::Config& config) {
     }
     Poco::Logger& log = Poco::Logger::get("portico");
 
-    // Signals are taken by sigwait() on this thread only; workers inherit the blocked mask.
+    // Signals are taken by sigtimedwait() on this thread only; workers inherit the blocked mask.
     signal(SIGPIPE, SIG_IGN);
     sigset_t signals = control_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -197,66 +250,129 @@ int App::serve(const config::Config& config) {
     // Before any socket opens: a plugin problem stops startup as a configuration problem does. After the logs,
     // so that what plugins log while starting is written where the configuration says.
     unsigned workers = resolved_workers(config);
-    plugins::PluginSet plugin_set;  // outlives the workers (declared before them)
-    if (!start_plugins(config, workers, plugin_set)) return 1;
+    auto plugin_set = std::make_unique<plugins::PluginSet>();
+    if (!start_plugins(config, workers, *plugin_set)) return 1;
 
     std::vector<Poco::Net::SocketAddress> bound;
-    std::vector<std::vector<int>> fds;
+    std::vector<std::vector<int>> fds;  // the originals, kept here; every generation works on copies
+    std::unique_ptr<Generation> current;
+    // Worker w of each generation hands its connections to worker w of the next (a reload closes none).
+    std::vector<std::shared_ptr<proxy::Handoff>> handoffs;
+    for (unsigned w = 0; w < workers; ++w) handoffs.push_back(std::make_shared<proxy::Handoff>());
     try {
         fds = open_listeners(config, workers, bound);
+        current = Generation::start(first, std::move(plugin_set), copy_sockets(fds), logging->access_log(), handoffs,
+                                    nullptr);
     } catch (const std::exception& error) {
         log.critical(std::string("cannot start: ") + error.what());
         return 1;
     }
-
-    // What every worker and the health checker share about the endpoints; outlives both (declared before them).
-    upstream::UpstreamStates upstreams;
-    for (const auto& upstream : config.upstreams) {
-        upstreams.push_back(std::make_unique<upstream::UpstreamState>(upstream, log));
-    }
-    std::vector<std::unique_ptr<proxy::Worker>> pool;
-    for (unsigned w = 0; w < workers; ++w) {
-        pool.push_back(
-            std::make_unique<proxy::Worker>(config, w, fds[w], logging->access_log(), upstreams, &plugin_set));
-    }
-    std::vector<std::future<bool>> ready;
-    for (auto& worker : pool) {
-        ready.push_back(worker->ready());
-        worker->start();
-    }
-    bool all_ready = true;
-    for (auto& worker_ready : ready) all_ready = worker_ready.get() && all_ready;
-    if (!all_ready) {
+    auto close_originals = [&] {
+        for (auto& list : fds) {
+            for (int fd : list) ::close(fd);
+        }
+        fds.clear();
+    };
+    if (!current) {
         log.critical("cannot start: a worker could not set up its plugins (see above)");
-        for (auto& worker : pool) worker->stop_now();
-        for (auto& worker : pool) worker->join();
+        close_originals();
         return 1;
     }
     for (size_t l = 0; l < config.listeners.size(); ++l) {
         log.information("listener " + config.listeners[l].name + " listening on " + bound[l].toString());
     }
-    upstream::HealthChecker health_checker(upstreams);
-    health_checker.start();
     log.information("portico " PORTICO_VERSION " started with " + std::to_string(workers) + " workers");
 
+    std::vector<Draining> draining;
+    auto reload = [&] {
+        log.information("SIGHUP: reloading the configuration from " + path);
+        config::LoadResult loaded = config::load(path);
+        auto fail = [&](const std::string& why) {
+            log.error("reload failed: " + why + "; still running the previous configuration");
+        };
+        if (!loaded.problems.empty()) {
+            for (const auto& problem : loaded.problems) log.error(problem.to_string());
+            fail(std::to_string(loaded.problems.size()) + " problem(s) in the configuration");
+            return;
+        }
+        const config::Config& next = *loaded.config;
+        const config::Config& now = current->config();
+        // Sockets and threads stay: changing them needs a restart.
+        if (!same_listeners(now, next) || resolved_workers(next) != workers) {
+            fail("listeners or the number of workers changed, which needs a restart");
+            return;
+        }
+        if (next.server.plugin_dirs != now.server.plugin_dirs) {
+            log.warning("reload: server.plugin_dirs changed; plugins are loaded at start only (restart to apply)");
+        }
+        if (next.server.error_log.path != now.server.error_log.path ||
+            next.server.error_log.level != now.server.error_log.level ||
+            next.server.access_log.path != now.server.access_log.path ||
+            next.server.access_log.format != now.server.access_log.format) {
+            log.warning("reload: log settings changed; they take effect at restart");
+        }
+        auto plugins = std::make_unique<plugins::PluginSet>();
+        plugins->share_plugins(current->plugins());
+        std::vector<std::string> errors;
+        if (!plugins->configure(next, workers, errors)) {
+            for (const std::string& error : errors) log.error(error);
+            fail("plugin configuration failed");
+            return;
+        }
+        std::unique_ptr<Generation> started;
+        try {
+            started = Generation::start(loaded.config, std::move(plugins), copy_sockets(fds), logging->access_log(),
+                                        handoffs, current.get());
+        } catch (const std::exception& error) {
+            fail(error.what());
+            return;
+        }
+        if (!started) {
+            fail("the new workers could not start");
+            return;
+        }
+        current->drain(true);
+        draining.push_back({std::move(current), std::chrono::steady_clock::now() + next.server.drain_timeout});
+        current = std::move(started);
+        log.information("configuration reloaded: new requests use it; " + std::to_string(draining.size()) +
+                        " previous generation(s) finishing their requests");
+    };
+    // Old generations leave when their requests are done, or at their drain deadline.
+    auto reap = [&] {
+        for (auto& old : draining) {
+            if (!old.generation->finished() && std::chrono::steady_clock::now() >= old.deadline) {
+                log.warning("reload: drain timeout; closing the previous configuration's remaining connections");
+                old.generation->stop_now();
+                old.deadline = std::chrono::steady_clock::time_point::max();
+            }
+        }
+        // Oldest first: joins its threads and frees its plugins' configs.
+        while (!draining.empty() && draining.front().generation->finished()) draining.erase(draining.begin());
+    };
+
     for (;;) {
-        int signal_number = 0;
-        sigwait(&signals, &signal_number);
+        int signal_number = wait_signal(signals, draining.empty() ? -1 : 100);
+        reap();
+        if (signal_number == 0) continue;
         if (signal_number == SIGHUP) {
-            log.warning("SIGHUP: configuration reload is not implemented yet; still running the old configuration");
+            reload();
             continue;
         }
         break;
     }
 
-    auto drain_timeout = config.server.drain_timeout;
+    auto drain_timeout = current->config().server.drain_timeout;
     log.information("stopping: finishing in-flight requests (up to " + std::to_string(drain_timeout.count()) +
                     " ms)");
-    for (auto& worker : pool) worker->drain();
+    close_originals();
+    for (auto& handoff : handoffs) handoff->set_target(nullptr);  // leaving: nothing is handed over any more
+    current->drain(false);
+    for (auto& old : draining) old.generation->drain(false);
     auto deadline = std::chrono::steady_clock::now() + drain_timeout;
     auto all_finished = [&] {
-        for (auto& worker : pool) {
-            if (!worker->finished()) return false;
+        if (!current->finished()) return false;
+        for (auto& old : draining) {
+            if (!old.generation->finished()) return false;
         }
         return true;
     };
@@ -265,11 +381,11 @@ int App::serve(const config::Config& config) {
     }
     if (!all_finished()) {
         log.warning("drain timeout: closing the remaining connections");
-        for (auto& worker : pool) worker->stop_now();
+        current->stop_now();
+        for (auto& old : draining) old.generation->stop_now();
     }
-    for (auto& worker : pool) worker->join();
-    pool.clear();
-    health_checker.stop();
+    draining.clear();
+    current.reset();
     log.information("stopped");
     return EXIT_OK;
 }

@@ -21,7 +21,7 @@ protected:
     int main(const std::vector<std::string>& args) override;
 
 private:
-    int serve(const config::Config& config);
+    int serve(std::shared_ptr<const config::Config> config, const std::string& path);
 
     std::string config_path_;
     bool check_only_ = false;

@@ -62,6 +62,8 @@ public:
 
     // Thread-safe: runs `task` on the loop's thread soon.
     void post(std::function<void()> task);
+    // After run() returned: runs what was posted meanwhile (on the loop's thread).
+    void run_posted() { drain_posted(); }
 
 private:
     void drain_posted();

@@ -41,8 +41,26 @@ std::string use_place(const config::PluginTable& table) {
 
 }  // namespace
 
+// The loaded plugins: shared by the PluginSets of successive configurations (a reload configures the same
+// libraries again: no second load, no second global_init). The last set to let go runs global_fini.
+struct Libraries {
+    std::vector<std::unique_ptr<LoadedPlugin>> plugins;  // accepted, in load order
+    Libraries() = default;
+    Libraries(const Libraries&) = delete;
+    Libraries& operator=(const Libraries&) = delete;
+    ~Libraries() {
+        for (auto it = plugins.rbegin(); it != plugins.rend(); ++it) {
+            LoadedPlugin& plugin = **it;
+            if (plugin.initialized && plugin.desc->global_fini) plugin.desc->global_fini(plugin.global);
+            plugin.initialized = false;
+        }
+        auto& kept = kept_for_process_life();
+        for (auto& plugin : plugins) kept.push_back(std::move(plugin));
+    }
+};
+
 struct PluginSet::State {
-    std::vector<std::unique_ptr<LoadedPlugin>> plugins;      // accepted, in load order
+    std::shared_ptr<Libraries> libraries = std::make_shared<Libraries>();
     std::vector<std::shared_ptr<Instance>> instances;  // every balancer and filter, in config order
     std::vector<std::vector<std::shared_ptr<FilterInstance>>> routes;  // by route index
     std::vector<std::shared_ptr<BalancerInstance>> balancers;          // by upstream index; null = built-in
@@ -58,16 +76,9 @@ struct PluginSet::State {
 
 PluginSet::PluginSet() : state_(std::make_unique<State>()) {}
 
-PluginSet::~PluginSet() {
-    state_->free_instances();
-    for (auto it = state_->plugins.rbegin(); it != state_->plugins.rend(); ++it) {
-        LoadedPlugin& plugin = **it;
-        if (plugin.initialized && plugin.desc->global_fini) plugin.desc->global_fini(plugin.global);
-        plugin.initialized = false;
-    }
-    auto& kept = kept_for_process_life();
-    for (auto& plugin : state_->plugins) kept.push_back(std::move(plugin));
-}
+PluginSet::~PluginSet() { state_->free_instances(); }  // the libraries go with state_, after their configs
+
+void PluginSet::share_plugins(const PluginSet& other) { state_->libraries = other.state_->libraries; }
 
 void PluginSet::State::free_instances() {
     for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
@@ -138,7 +149,7 @@ bool PluginSet::load(const std::vector<std::string>& dirs, bool dirs_are_default
                 plugin->global = nullptr;
             }
         }
-        state_->plugins.push_back(std::move(plugin));
+        state_->libraries->plugins.push_back(std::move(plugin));
     }
     return errors.size() == errors_before;
 }
@@ -147,7 +158,7 @@ bool PluginSet::State::make_instance(const std::string& use, const config::Plugi
                                      const char* what, const std::vector<std::string>& host_keys, unsigned workers,
                                      std::vector<std::string>& errors, Instance& out) {
     std::string problem;
-    FactoryRef ref = find_factory(plugins, use, kind, problem);
+    FactoryRef ref = find_factory(libraries->plugins, use, kind, problem);
     if (ref.factory == nullptr) {
         errors.push_back(use_place(table) + ": " + problem);
         return false;
@@ -273,7 +284,7 @@ const BalancerInstance* PluginSet::upstream_balancer(size_t upstream_index) cons
 
 std::vector<PluginListing> PluginSet::listing() const {
     std::vector<PluginListing> out;
-    for (const auto& plugin : state_->plugins) {
+    for (const auto& plugin : state_->libraries->plugins) {
         PluginListing item;
         item.file = plugin->file;
         item.name = plugin->name();

@@ -51,7 +51,7 @@ struct PluginListing {
 class PluginSet {
 public:
     PluginSet();
-    ~PluginSet();  // config_free for every instance, then global_fini, in reverse load order
+    ~PluginSet();  // config_free for every instance; global_fini (reverse load order) when no other set shares them
     PluginSet(const PluginSet&) = delete;
     PluginSet& operator=(const PluginSet&) = delete;
 
@@ -59,6 +59,9 @@ public:
     // A missing directory is skipped when it is the built-in default, an error otherwise. Appends one
     // "plugin FILE: reason" per refusal to `errors`; returns false when there was any.
     bool load(const std::vector<std::string>& dirs, bool dirs_are_default, std::vector<std::string>& errors);
+
+    // Reload: this set uses the plugins `other` loaded (instead of load()), to configure them again.
+    void share_plugins(const PluginSet& other);
 
     // Runs config_new for every upstream's balancer and every filter of every route (in config order), with
     // `workers` worker states to come.

@@ -59,9 +59,15 @@ http::ChunkedDecoder::Limits chunk_limits(const config::Config& config) {
 
 }  // namespace
 
-Session::Session(Worker& worker, int fd, const sockaddr_storage& peer)
+Session::Session(Worker& worker, int fd, const sockaddr_storage& peer) : Session(worker, fd, net::peer_ip(peer)) {
+    first_request_ = true;
+    arm_client(ClientTimer::Header, worker.timers().client_header, true);
+}
+
+Session::Session(Worker& worker, int fd, std::string client_ip)
     : worker_(worker),
       fd_(fd),
+      first_request_(false),
       client_timer_(*this),
       request_parser_(worker.config().limits.head),
       request_chunks_(chunk_limits(worker.config())),
@@ -72,9 +78,11 @@ Session::Session(Worker& worker, int fd, const sockaddr_storage& peer)
     client_out_.body.attach(buffers);
     upstream_in_.attach(buffers);
     upstream_out_.body.attach(buffers);
-    client_ip_ = net::peer_ip(peer);
+    client_ip_ = std::move(client_ip);
+    // Registered after the handover: bytes the client sent meanwhile are reported at once (epoll checks readiness
+    // when a socket is added).
     worker.loop().add(fd_, *this, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-    arm_client(ClientTimer::Header, worker.timers().client_header, true);
+    arm_client(ClientTimer::Idle, worker.timers().client_idle, true);
 }
 
 Session::~Session() { close(); }
@@ -272,7 +280,7 @@ void Session::begin_request() {
     request_body_ = request.body;
     request_keep_alive_ = request.keep_alive;
     upgrade_requested_ = request.upgrade;
-    keep_alive_ = request_keep_alive_ && !worker_.draining();
+    keep_alive_ = request_keep_alive_ && !worker_.closing();
     status_ = 0;
     body_bytes_sent_ = 0;
     phase_ = Phase::Forward;
@@ -677,7 +685,7 @@ void Session::start_response_body() {
             client_framing_ = http11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
             break;
     }
-    if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.draining()) {
+    if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.closing()) {
         keep_alive_ = false;
     }
     upstream_reusable_ = response.keep_alive;
@@ -825,6 +833,7 @@ void Session::finish_request() {
     }
     reset_request();
     phase_ = Phase::Head;
+    if (worker_.handing_over() && idle()) hand_over();
 }
 
 void Session::close_after_response() {
@@ -847,7 +856,7 @@ void Session::respond_error(int status, bool close_after, portico_done_reason re
     status_ = status;  // before on_done, which reports it
     end_chain(reason);
     release_upstream(false);
-    if (close_after || !request_body_done_ || worker_.draining()) keep_alive_ = false;
+    if (close_after || !request_body_done_ || worker_.closing()) keep_alive_ = false;
     body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, worker_.http_date(),
                                             client_out_.head);
     upstream_out_.pass_limit = 0;
@@ -1092,12 +1101,27 @@ void Session::start_linger() {
     arm_client(ClientTimer::Linger, worker_.timers().linger, true);
 }
 
+bool Session::idle() const { return phase_ == Phase::Head && client_in_.empty() && client_out_.empty(); }
+
 void Session::begin_drain() {
-    if (phase_ == Phase::Head && client_in_.empty() && client_out_.empty()) {
+    if (worker_.handing_over()) {
+        if (idle()) hand_over();  // a busy one follows after its response (finish_request)
+    } else if (idle()) {
         close();
     } else {
         keep_alive_ = false;
     }
+}
+
+void Session::hand_over() {
+    if (closed_) return;
+    closed_ = true;
+    client_timer_.cancel();
+    worker_.loop().remove(fd_);
+    if (scheduled_) worker_.loop().unschedule(*this);
+    worker_.session_closed(*this);
+    worker_.loop().retire(this);
+    if (worker_.handoff() == nullptr || !worker_.handoff()->pass(fd_, client_ip_)) ::close(fd_);
 }
 
 void Session::reset_request() {

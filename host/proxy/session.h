@@ -55,6 +55,8 @@ class Session final : public net::IoHandler,
                       public ChainOwner {
 public:
     Session(Worker& worker, int fd, const sockaddr_storage& peer);
+    // A connection another worker handed over (a reload), idle between requests.
+    Session(Worker& worker, int fd, std::string client_ip);
     ~Session() override;
 
     void on_io(uint32_t events) override;
@@ -63,7 +65,8 @@ public:
     void on_upstream_timeout(upstream::Connection& connection) override;
     void chain_wake() override;
 
-    // Worker shutdown: close now if idle, otherwise after the current response.
+    // Worker shutdown: close now if idle, otherwise after the current response. For a reload: idle connections
+    // are handed over to the new generation now, busy ones after their response.
     void begin_drain();
     void close();
 
@@ -109,6 +112,9 @@ private:
     void release_upstream(bool reusable);
     void finish_request();
     void close_after_response();
+    // Leaves the worker without closing the socket, and passes it to the new generation (a reload).
+    void hand_over();
+    bool idle() const;
     // An error page, or the cut when the response has begun; filters get on_done(reason).
     void respond_error(int status, bool close_after, portico_done_reason reason = PORTICO_DONE_ERROR);
 

@@ -142,13 +142,32 @@ void Worker::run() {
         log_.critical("worker " + std::to_string(index_) + ": " + error.what());
     }
     close_all();
+    // Connections a reload handed over while the loop was ending go on to the newest worker, or are closed.
+    if (handoff_ != nullptr) handoff_->retire(this);
+    draining_ = true;
+    loop_.run_posted();
     for (auto& pool : pools_) pool->stop_balancer();
     if (plugin_set_ != nullptr) plugin_set_->worker_fini(index_);
     finished_ = true;
 }
 
-void Worker::drain() {
-    loop_.post([this] { begin_drain(); });
+void Worker::drain(bool hand_over) {
+    loop_.post([this, hand_over] { begin_drain(hand_over); });
+}
+
+void Worker::adopt(int fd, std::string client_ip) {
+    loop_.post([this, fd, ip = std::move(client_ip)] {
+        // Draining too (another reload came): on to the newest, or closed when there is none.
+        if (draining_ || finished_) {
+            if (handoff_ == nullptr || !handoff_->pass(fd, ip)) ::close(fd);
+            return;
+        }
+        auto* session = new Session(*this, fd, ip);
+        session->next = sessions_;
+        if (sessions_) sessions_->prev = session;
+        sessions_ = session;
+        ++session_count_;
+    });
 }
 
 void Worker::stop_now() {
@@ -158,8 +177,9 @@ void Worker::stop_now() {
     });
 }
 
-void Worker::begin_drain() {
+void Worker::begin_drain(bool hand_over) {
     draining_ = true;
+    hand_over_ = hand_over && handoff_ != nullptr;
     for (auto& acceptor : acceptors_) acceptor->close();
     for (Session* session = sessions_; session;) {
         Session* next = session->next;  // begin_drain may close (and unlink) the session

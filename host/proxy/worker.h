@@ -17,6 +17,7 @@
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "proxy/access_log.h"
+#include "proxy/handoff.h"
 #include "proxy/router.h"
 #include "upstream/pool.h"
 
@@ -54,8 +55,15 @@ public:
     void start();
     // After start(): true once the worker is set up (its plugins' worker_init passed), false if it gave up.
     std::future<bool> ready() { return ready_.get_future(); }
-    // Thread-safe. Stop accepting; close idle connections; let in-flight requests finish, then the thread ends.
-    void drain();
+    // Thread-safe. Stop accepting; let in-flight requests finish, then the thread ends. Idle connections are
+    // closed, or with `hand_over` (a reload) passed through the handoff to the new generation's worker, and
+    // busy ones passed on after their response.
+    void drain(bool hand_over = false);
+    // Thread-safe: a client connection from a worker of an older generation (a reload), idle between requests.
+    void adopt(int fd, std::string client_ip);
+    // The handoff of this worker's index (set before start; may stay null: no handover).
+    void set_handoff(std::shared_ptr<Handoff> handoff) { handoff_ = std::move(handoff); }
+    Handoff* handoff() const { return handoff_.get(); }
     // Thread-safe. Close everything now.
     void stop_now();
     void join();
@@ -74,6 +82,9 @@ public:
     AccessLog& access_log() { return access_log_; }
     Poco::Logger& log() { return log_; }
     bool draining() const { return draining_; }
+    // Draining to exit: responses end their connections. (Draining for a reload hands connections over instead.)
+    bool closing() const { return draining_ && !hand_over_; }
+    bool handing_over() const { return draining_ && hand_over_; }
     // Now as an IMF-fixdate for Date fields, formatted at most once a second.
     std::string_view http_date();
     // 32 hex digits, unique in practice (random 128 bits from a per-worker generator).
@@ -91,7 +102,7 @@ private:
     class Acceptor;
     void run();
     void accept_ready();
-    void begin_drain();
+    void begin_drain(bool hand_over);
     void close_all();
 
     const config::Config& config_;
@@ -108,6 +119,8 @@ private:
     Session* sessions_ = nullptr;  // intrusive list, for drain and shutdown
     size_t session_count_ = 0;
     bool draining_ = false;
+    bool hand_over_ = false;
+    std::shared_ptr<Handoff> handoff_;
     bool accept_paused_ = false;
     std::mt19937_64 random_;
     int64_t date_second_ = -1;

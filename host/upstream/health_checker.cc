@@ -28,6 +28,7 @@ public:
           timeout_timer_(*this),
           parser_(http::Limits{}) {
         const std::string& host = check_.host.empty() ? state.text(endpoint) : check_.host;
+        down_ = state.endpoint(endpoint).checks_down.load(std::memory_order_relaxed);  // a reload keeps it
         request_ = "GET " + check_.path + " HTTP/1.1\r\nHost: " + host +
                    "\r\nUser-Agent: portico-health-check\r\nConnection: close\r\n\r\n";
     }
@@ -160,7 +161,7 @@ private:
     size_t sent_ = 0;
     int fd_ = -1;
     bool connecting_ = false;
-    bool down_ = false;  // starts UP: traffic flows until checks say otherwise
+    bool down_ = false;  // starts UP (unless a reload says otherwise): traffic flows until checks say otherwise
     unsigned passes_ = 0;
     unsigned failures_ = 0;
 };

@@ -25,6 +25,23 @@ UpstreamState::UpstreamState(const config::Upstream& config, Poco::Logger& log)
     for (const auto& endpoint : config.endpoints) texts_.push_back(endpoint.address.toString());
 }
 
+void UpstreamState::inherit(const UpstreamState& before) {
+    for (size_t i = 0; i < size(); ++i) {
+        for (size_t j = 0; j < before.size(); ++j) {
+            if (before.text(j) != text(i)) continue;
+            const EndpointState& from = before.endpoint(j);
+            EndpointState& to = endpoints_[i];
+            to.checks_down.store(from.checks_down.load(kRelaxed), kRelaxed);
+            to.ejected_until_ms.store(from.ejected_until_ms.load(kRelaxed), kRelaxed);
+            to.last_ejection_end_ms.store(from.last_ejection_end_ms.load(kRelaxed), kRelaxed);
+            to.ejections.store(from.ejections.load(kRelaxed), kRelaxed);
+            to.consecutive_failures.store(from.consecutive_failures.load(kRelaxed), kRelaxed);
+            to.ramp_start_ms.store(from.ramp_start_ms.load(kRelaxed), kRelaxed);
+            break;
+        }
+    }
+}
+
 int64_t UpstreamState::ramp_start(size_t i) const {
     const EndpointState& e = endpoints_[i];
     return std::max(e.ramp_start_ms.load(kRelaxed), e.ejected_until_ms.load(kRelaxed));

@@ -66,6 +66,10 @@ public:
     // When health() or effective_weight() of some endpoint changes by the clock alone; INT64_MAX if never.
     int64_t next_change_ms(int64_t now_ms) const;
 
+    // Reload: what `before` (the previous configuration's state of this upstream) knows of the endpoints both
+    // have (same address): DOWN by checks, ejections, slow start. Before any worker uses this state.
+    void inherit(const UpstreamState& before);
+
     // Active checks (the health-checker thread): logs and publishes a state change.
     void set_checked(size_t i, bool up, const std::string& why, int64_t now_ms);
 
