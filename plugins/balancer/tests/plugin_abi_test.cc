@@ -311,7 +311,10 @@ TEST_CASE("abi: each factory asks for its own keys only, so the host rejects the
         {"ewma", {"decay"}},        {"ring_hash", {"min_ring_size", "max_ring_size"}},
         {"maglev", {"table_size"}}, {"random", {}},
     };
-    for (const auto& [name, keys] : expected) {
+    for (const auto& entry : expected) {
+        // Not a structured binding: CAPTURE makes a lambda, and C++17 lambdas cannot capture those (clang).
+        const std::string& name = entry.first;
+        const std::set<std::string>& keys = entry.second;
         CAPTURE(name);
         const portico_factory* f = factory(name);
         portico_config cfg;
