@@ -29,6 +29,7 @@ Balancer::~Balancer() {
 }
 
 void Balancer::refresh(int64_t now_ms) {
+    state_.log_returns(now_ms);
     generation_ = state_.generation();
     valid_until_ms_ = state_.next_change_ms(now_ms);
     size_t count = state_.size();

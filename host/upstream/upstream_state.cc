@@ -33,6 +33,7 @@ void UpstreamState::inherit(const UpstreamState& before) {
             EndpointState& to = endpoints_[i];
             to.checks_down.store(from.checks_down.load(kRelaxed), kRelaxed);
             to.ejected_until_ms.store(from.ejected_until_ms.load(kRelaxed), kRelaxed);
+            to.return_logged_ms.store(from.return_logged_ms.load(kRelaxed), kRelaxed);
             to.last_ejection_end_ms.store(from.last_ejection_end_ms.load(kRelaxed), kRelaxed);
             to.ejections.store(from.ejections.load(kRelaxed), kRelaxed);
             to.consecutive_failures.store(from.consecutive_failures.load(kRelaxed), kRelaxed);
@@ -79,6 +80,19 @@ int64_t UpstreamState::next_change_ms(int64_t now_ms) const {
         next = std::min(next, start + (step * ramp + kRampSteps - 1) / kRampSteps);
     }
     return next;
+}
+
+void UpstreamState::log_returns(int64_t now_ms) {
+    for (size_t i = 0; i < size(); ++i) {
+        EndpointState& e = endpoints_[i];
+        int64_t until = e.ejected_until_ms.load(kRelaxed);
+        int64_t logged = e.return_logged_ms.load(kRelaxed);
+        if (until == 0 || until > now_ms || logged == until) continue;
+        // Every worker notices; the one that swaps the mark logs.
+        if (!e.return_logged_ms.compare_exchange_strong(logged, until, kRelaxed)) continue;
+        log_.notice("upstream " + name() + ": " + texts_[i] + " back after its ejection" +
+                    (config_.slow_start.count() > 0 ? " (slow start)" : ""));
+    }
 }
 
 void UpstreamState::set_checked(size_t i, bool up, const std::string& why, int64_t now_ms) {

@@ -30,6 +30,7 @@ struct EndpointState {
     std::atomic<bool> checks_down{false};         // active checks took it DOWN
     std::atomic<int64_t> ejected_until_ms{0};     // passive: no traffic until then (monotonic ms)
     std::atomic<int64_t> last_ejection_end_ms{0};
+    std::atomic<int64_t> return_logged_ms{0};     // the ejection (by its end time) whose end was logged
     std::atomic<uint32_t> ejections{0};           // in a row: the n-th ejection lasts n x base_ejection
     std::atomic<uint32_t> consecutive_failures{0};
     std::atomic<int64_t> ramp_start_ms{0};        // back from DOWN at this time: slow start runs from here
@@ -65,6 +66,8 @@ public:
     uint32_t effective_weight(size_t i, int64_t now_ms) const;
     // When health() or effective_weight() of some endpoint changes by the clock alone; INT64_MAX if never.
     int64_t next_change_ms(int64_t now_ms) const;
+    // Logs, once, each endpoint whose ejection has ended by now (workers call it when their snapshot is rebuilt).
+    void log_returns(int64_t now_ms);
 
     // Reload: what `before` (the previous configuration's state of this upstream) knows of the endpoints both
     // have (same address): DOWN by checks, ejections, slow start. Before any worker uses this state.

@@ -134,8 +134,9 @@ class OutlierDetectionTest(PorticoCase):
         proxy.wait_for_log(rf"upstream app: {a.address} ejected for 500ms \(3 failures in a row: status 502\)")
         during = [client.request("GET", f"/ejected/{i}") for i in range(6)]
         self.assertTrue(all(r.status == 200 for r in during), during)
-        # After the ejection a gets traffic again; three more failures eject it for twice as long.
+        # After the ejection a gets traffic again (logged); three more failures eject it for twice as long.
         wait_until(lambda: client.request("GET", "/probe").status == 502, what="traffic back to the ejected one")
+        proxy.wait_for_log(rf"upstream app: {a.address} back after its ejection")
         for _ in range(6):
             client.request("GET", "/again")
         proxy.wait_for_log(rf"upstream app: {a.address} ejected for 1s \(3 failures in a row: status 502\)")
