@@ -358,25 +358,31 @@ void Session::connect_upstream() {
         int64_t now_ms = worker_.loop().now_ms();
         int endpoint = balancer.choose(tried_, tried_count_, attempts_ + 1u, hash_key_, nullptr, now_ms);
         if (endpoint < 0) {
-            // Every endpoint is down or ejected (their state changes are logged): 503 now, not a wait.
+            // Every endpoint is down or ejected (their state changes are logged): 503 now, not a wait. After a
+            // failed attempt, its own status (502, 504) tells more, unless that was a response we dropped.
             if (attempts_ == 0 && worker_.log().debug()) {
                 worker_.log().debug("upstream " + pool_->upstream().name + ": no endpoint can take requests");
             }
-            respond_error(attempts_ == 0 ? 503 : failure_status_, !request_body_done_);
+            bool proxy_status = failure_status_ == 502 || failure_status_ == 504;
+            respond_error(attempts_ != 0 && proxy_status ? failure_status_ : 503, !request_body_done_);
             return;
         }
-        if (tried_count_ < std::size(tried_) &&
-            std::find(tried_, tried_ + tried_count_, static_cast<uint32_t>(endpoint)) == tried_ + tried_count_) {
-            tried_[tried_count_++] = static_cast<uint32_t>(endpoint);
-        }
+        attempt_added_tried_ =
+            tried_count_ < std::size(tried_) &&
+            std::find(tried_, tried_ + tried_count_, static_cast<uint32_t>(endpoint)) == tried_ + tried_count_;
+        if (attempt_added_tried_) tried_[tried_count_++] = static_cast<uint32_t>(endpoint);
         if (attempts_ == 0 && stale_retries_ == 0) pool_->state().count_request(now_ms);
         ++attempts_;
         begin_attempt(static_cast<size_t>(endpoint));
         upstream_ = pool_->acquire(static_cast<size_t>(endpoint), *this);
         if (!upstream_) {
-            const char* why = strerror(errno);
+            int error = errno;
+            const char* why = strerror(error);
             worker_.log().warning("upstream " + pool_->upstream().name + ": " +
                                   pool_->endpoint_text(endpoint) + ": " + why);
+            // Out of descriptors or memory here says nothing about the endpoint.
+            bool local = error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+            if (local) attempt_reported_ = true;
             report_attempt(PORTICO_LB_CONNECT_FAILURE, why);
             end_attempt();
             failure_status_ = 502;
@@ -448,15 +454,22 @@ bool Session::may_retry(RetryCause cause) {
     if (cause != RetryCause::ConnectFailure) {
         // Nothing reached the origin after a connect failure; otherwise the request is sent again, so it must be
         // whole in our hands (no body streamed) and safe to repeat.
-        bool body_sent = request_body_ != http::BodyKind::None ||
-                         (chain_ && (filtered_->request_out_declared != 0 || filtered_->request_out_chunked));
-        if (body_sent || (!idempotent(method_) && !policy.non_idempotent)) return false;
+        if (request_body_sent() || (!idempotent(method_) && !policy.non_idempotent)) return false;
     }
-    if (!pool_->state().try_retry(policy, worker_.loop().now_ms())) {
-        worker_.log().warning("upstream " + pool_->upstream().name + ": retry budget exhausted; not retrying");
+    int64_t now_ms = worker_.loop().now_ms();
+    if (!pool_->state().try_retry(policy, now_ms)) {
+        if (pool_->state().should_log_budget(now_ms)) {
+            worker_.log().warning("upstream " + pool_->upstream().name +
+                                  ": retry budget exhausted; not retrying (logged once per 10 s)");
+        }
         return false;
     }
     return true;
+}
+
+bool Session::request_body_sent() const {
+    return request_body_ != http::BodyKind::None ||
+           (chain_ && (filtered_->request_out_declared != 0 || filtered_->request_out_chunked));
 }
 
 void Session::replay_request() {
@@ -479,11 +492,11 @@ void Session::upstream_failed(bool connect_failure, const char* why, int final_s
     if (!connect_failure && failed.reused()) {
         attempt_reported_ = true;
         bool replayable = response_state_ == ResponseState::WaitHead && upstream_in_.empty() &&
-                          request_body_ == http::BodyKind::None && !chain_ && idempotent(method_);
+                          !request_body_sent() && idempotent(method_);
         if (replayable && stale_retries_ < kMaxStaleRetries) {
             ++stale_retries_;
             --attempts_;
-            if (tried_count_ > 0 && tried_[tried_count_ - 1] == failed.endpoint()) --tried_count_;
+            if (attempt_added_tried_) --tried_count_;  // it was the last one added
             replay_request();
             return;
         }
@@ -598,7 +611,11 @@ bool Session::parse_response_head() {
     }
 
     int code = response.status;
-    if (code >= 200 || code == 101) {
+    bool unusable = (response.other_transfer_coding && response.body != http::BodyKind::None) ||
+                    (code == 101 && !upgrade_requested_);  // both answered with 502 below
+    if (unusable) {
+        report_attempt(PORTICO_LB_RESET, "unusable response");
+    } else if (code >= 200 || code == 101) {
         bool server_error = code >= 500;
         std::string why = "status " + std::to_string(code);
         report_attempt(server_error ? PORTICO_LB_HTTP_5XX : PORTICO_LB_SUCCESS, why.c_str());

@@ -102,6 +102,8 @@ private:
     bool may_retry(RetryCause cause);
     // Sends the request again, to the endpoint the balancer chooses next (a retryable request is only its head).
     void replay_request();
+    // The request has a body (client's or filters'): it cannot be sent again.
+    bool request_body_sent() const;
     net::TimerQueue& response_timers();
     bool pump_request_body();
     bool parse_response_head();
@@ -196,11 +198,12 @@ private:
     bool upstream_eof_ = false;
     bool upstream_error_ = false;
     bool request_sent_ = false;   // the whole request reached the upstream socket
-    uint32_t tried_[8];
+    uint32_t tried_[10];          // as many as retry.attempts allows
     uint8_t tried_count_ = 0;
     uint8_t attempts_ = 0;        // counted against the route's retry.attempts
     uint8_t stale_retries_ = 0;   // pooled connections the origin had closed: not the endpoint's fault
     bool attempt_reported_ = false;
+    bool attempt_added_tried_ = false;  // this attempt's endpoint was new to tried_
     bool retrying_ = false;       // holds a slot of the upstream's retry budget
     int attempt_endpoint_ = -1;   // the current attempt's endpoint, -1 between attempts
     uint64_t attempt_start_us_ = 0;

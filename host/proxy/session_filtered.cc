@@ -450,7 +450,7 @@ bool Session::write_filtered_client_head() {
         client_framing_ = http11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     }
     // An unread request body (a local reply came first) leaves the connection unusable for another request.
-    if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.draining()) {
+    if (client_framing_ == ClientFraming::UntilClose || !request_body_done_ || client_eof_ || worker_.closing()) {
         keep_alive_ = false;
     }
     if (!map.contains("date")) map.add("Date", worker_.http_date());  // a local reply has none yet

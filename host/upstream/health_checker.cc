@@ -92,28 +92,35 @@ private:
                 return;
             }
             received_ += static_cast<size_t>(n);
-            http::ResponseHead head;
-            auto status = parser_.parse(buffer_.data(), received_, http::Method::Get, head);
-            if (status == http::ParseStatus::Complete) {
-                if (head.status < 200) {  // an interim response: the final one follows
-                    std::memmove(buffer_.data(), buffer_.data() + head.head_size, received_ - head.head_size);
-                    received_ -= head.head_size;
-                    parser_.reset();
-                    continue;
-                }
-                bool pass = static_cast<unsigned>(head.status) >= check_.status_min &&
-                            static_cast<unsigned>(head.status) <= check_.status_max;
-                finish(pass, "status " + std::to_string(head.status));
-                return;
-            }
-            if (status == http::ParseStatus::Error) {
-                finish(false, "invalid response: " + std::string(parser_.error().reason));
-                return;
-            }
+            if (judge()) return;
             if (n == 0) {
                 finish(false, "closed before a response");
                 return;
             }
+        }
+    }
+
+    // Parses what has arrived; true when the check is decided. Interim responses (1xx but 101) are skipped, and
+    // what follows them in the buffer is parsed at once: no more bytes may come for it.
+    bool judge() {
+        for (;;) {
+            http::ResponseHead head;
+            auto status = parser_.parse(buffer_.data(), received_, http::Method::Get, head);
+            if (status == http::ParseStatus::Incomplete) return false;
+            if (status == http::ParseStatus::Error) {
+                finish(false, "invalid response: " + std::string(parser_.error().reason));
+                return true;
+            }
+            if (head.status < 200 && head.status != 101) {
+                std::memmove(buffer_.data(), buffer_.data() + head.head_size, received_ - head.head_size);
+                received_ -= head.head_size;
+                parser_.reset();
+                continue;
+            }
+            bool pass = static_cast<unsigned>(head.status) >= check_.status_min &&
+                        static_cast<unsigned>(head.status) <= check_.status_max;
+            finish(pass, "status " + std::to_string(head.status));
+            return true;
         }
     }
 

@@ -59,8 +59,9 @@ portico_health UpstreamState::health(size_t i, int64_t now_ms) const {
 uint32_t UpstreamState::effective_weight(size_t i, int64_t now_ms) const {
     uint32_t full = config_.endpoints[i].weight * kWeightScale;
     int64_t ramp = config_.slow_start.count();
-    int64_t since = now_ms - ramp_start(i);
-    if (ramp <= 0 || since >= ramp || since < 0) return full;
+    // A start stamped by another thread's clock may lie a few ms ahead of this reader's: that is step 1 too.
+    int64_t since = std::max<int64_t>(0, now_ms - ramp_start(i));
+    if (ramp <= 0 || since >= ramp) return full;
     // Step k of kRampSteps (k = 1 at the start) carries k/kRampSteps of the weight.
     int64_t step = std::min<int64_t>(kRampSteps, 1 + since * kRampSteps / ramp);
     return std::max<uint32_t>(1, static_cast<uint32_t>(full * step / kRampSteps));
@@ -74,8 +75,8 @@ int64_t UpstreamState::next_change_ms(int64_t now_ms) const {
         if (until > now_ms) next = std::min(next, until);
         if (ramp <= 0) continue;
         int64_t start = ramp_start(i);
-        int64_t since = now_ms - start;
-        if (since < 0 || since >= ramp) continue;
+        int64_t since = std::max<int64_t>(0, now_ms - start);
+        if (since >= ramp) continue;
         int64_t step = 1 + since * kRampSteps / ramp;  // the next step begins where this one ends
         next = std::min(next, start + (step * ramp + kRampSteps - 1) / kRampSteps);
     }
@@ -126,6 +127,8 @@ void UpstreamState::record_success(size_t i, uint64_t latency_us) {
 void UpstreamState::record_failure(size_t i, const char* why, int64_t now_ms) {
     EndpointState& e = endpoints_[i];
     e.failures.fetch_add(1, kRelaxed);
+    // Requests already in flight when it was ejected say nothing new: they must not eject it again on return.
+    if (e.ejected_until_ms.load(kRelaxed) > now_ms) return;
     uint32_t in_a_row = e.consecutive_failures.fetch_add(1, kRelaxed) + 1;
     unsigned threshold = config_.outlier.consecutive_failures;
     if (threshold != 0 && in_a_row >= threshold && e.ejected_until_ms.load(kRelaxed) <= now_ms) {
@@ -135,22 +138,26 @@ void UpstreamState::record_failure(size_t i, const char* why, int64_t now_ms) {
 
 void UpstreamState::eject(size_t i, const char* why, int64_t now_ms) {
     const config::OutlierDetection& outlier = config_.outlier;
-    size_t ejected = 0;
-    for (size_t j = 0; j < size(); ++j) {
-        if (endpoints_[j].ejected_until_ms.load(kRelaxed) > now_ms) ++ejected;
-    }
-    // The cap keeps part of the pool serving when a shared cause (the network, a bad deploy) fails them all.
-    if ((ejected + 1) * 100 > size() * outlier.max_ejected_percent || ejected + 1 >= size()) return;
+    std::lock_guard<std::mutex> lock(eject_mutex_);
     EndpointState& e = endpoints_[i];
-    int64_t current = e.ejected_until_ms.load(kRelaxed);
-    if (current > now_ms) return;
+    if (e.ejected_until_ms.load(kRelaxed) > now_ms) return;  // another worker just did
+    size_t ejected = 0;
+    size_t serving = 0;  // neither ejected nor DOWN by checks
+    for (size_t j = 0; j < size(); ++j) {
+        bool out = endpoints_[j].ejected_until_ms.load(kRelaxed) > now_ms;
+        if (out) ++ejected;
+        if (!out && !endpoints_[j].checks_down.load(kRelaxed)) ++serving;
+    }
+    // The cap keeps part of the pool serving when a shared cause (the network, a bad deploy) fails them all:
+    // ejecting the last endpoint that can serve would only turn errors into 503s.
+    bool last = serving <= 1 && !e.checks_down.load(kRelaxed);
+    if ((ejected + 1) * 100 > size() * outlier.max_ejected_percent || last) return;
     // Ejections in a row grow; one that starts long after the last ended starts over.
     uint32_t n = e.ejections.load(kRelaxed);
     if (now_ms - e.last_ejection_end_ms.load(kRelaxed) > outlier.max_ejection.count()) n = 0;
     ++n;
     int64_t duration = std::min<int64_t>(outlier.base_ejection.count() * n, outlier.max_ejection.count());
-    // Two workers may decide at once: the one that swaps the deadline ejects and logs.
-    if (!e.ejected_until_ms.compare_exchange_strong(current, now_ms + duration, kRelaxed)) return;
+    e.ejected_until_ms.store(now_ms + duration, kRelaxed);
     e.ejections.store(n, kRelaxed);
     e.last_ejection_end_ms.store(now_ms + duration, kRelaxed);
     uint32_t failures = e.consecutive_failures.exchange(0, kRelaxed);
@@ -190,6 +197,12 @@ bool UpstreamState::try_retry(const config::RetryPolicy& policy, int64_t now_ms)
     if (retries >= allowed) return false;
     window_retries_.fetch_add(1, kRelaxed);
     return true;
+}
+
+bool UpstreamState::should_log_budget(int64_t now_ms) {
+    int64_t last = budget_logged_ms_.load(kRelaxed);
+    if (last != 0 && now_ms - last < kBudgetWindowMs) return false;
+    return budget_logged_ms_.compare_exchange_strong(last, now_ms, kRelaxed);
 }
 
 }  // namespace portico::upstream

@@ -87,6 +87,8 @@ public:
     static constexpr int64_t kBudgetWindowMs = 10'000;
     void count_request(int64_t now_ms);
     bool try_retry(const config::RetryPolicy& policy, int64_t now_ms);
+    // True at most once per kBudgetWindowMs: a refused retry is logged then, not on every request of an outage.
+    bool should_log_budget(int64_t now_ms);
 
 private:
     void eject(size_t i, const char* why, int64_t now_ms);
@@ -106,6 +108,8 @@ private:
     std::atomic<uint64_t> previous_requests_{0};
     std::atomic<uint64_t> previous_retries_{0};
     std::mutex rotate_mutex_;  // taken once per window, by the worker that sees it expire
+    std::mutex eject_mutex_;   // ejections are rare: the cap is checked and applied as one step
+    std::atomic<int64_t> budget_logged_ms_{0};
 };
 
 // Every upstream's state, by index into Config::upstreams: made on the main thread before the workers start.

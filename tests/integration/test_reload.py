@@ -10,8 +10,11 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    WAIT_TIMEOUT, PorticoCase, RawClient, echo_handler, hold_handler, main, make_config, request_bytes, to_toml,
-    wait_until)
+    REPO, WAIT_TIMEOUT, PorticoCase, RawClient, echo_handler, hold_handler, main, make_config, request_bytes,
+    to_toml)
+
+CHAIN_FILTER_DIR = os.path.join(os.environ.get("PORTICO_BUILD_DIR", os.path.join(REPO, "build")), "tests",
+                                "fixtures", "chain_filter", "dir")
 
 
 def named(name):
@@ -71,6 +74,21 @@ class ReloadTest(PorticoCase):
         # Its connection then moves on to the new configuration.
         self.assertEqual(client.request("GET", "/next").header("x-origin"), "other")
         proxy.wait_for_log(r"configuration reloaded: new requests use it")
+
+    def test_a_filtered_response_finished_during_the_drain_keeps_its_connection(self):
+        held = self.start_origin(hold_handler(named("held")))
+        route = [{"match": {"prefix": "/"}, "upstream": "app", "filters": [{"use": "test_filter", "tag": "t"}]}]
+        server = {"plugin_dirs": [CHAIN_FILTER_DIR]}
+        proxy = self.start_portico(upstreams={"app": [held]}, routes=route, server=server)
+        client = self.client(proxy)
+        client.send(request_bytes("GET", "/slow"))
+        self.assertTrue(held.entered.wait(WAIT_TIMEOUT), "the request did not reach the origin")
+        self.reload(proxy, make_config({"app": [held]}, route, server=server))
+        held.release.set()
+        response = client.read_response()
+        self.assertEqual(response.status, 200, response)
+        self.assertNotIn("close", response.tokens("connection"), "the reload closed a filtered connection")
+        self.assertEqual(client.request("GET", "/next").status, 200)
 
     def test_connections_keep_working_across_reloads(self):
         a = self.start_origin(named("a"))

@@ -11,7 +11,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    WAIT_TIMEOUT, PorticoCase, echo_handler, main, refused_port, wait_until)
+    REPO, WAIT_TIMEOUT, PorticoCase, echo_handler, main, raw_handler, refused_port, wait_until)
+
+CHAIN_FILTER_DIR = os.path.join(os.environ.get("PORTICO_BUILD_DIR", os.path.join(REPO, "build")), "tests",
+                                "fixtures", "chain_filter", "dir")
 
 
 class Switch:
@@ -104,6 +107,20 @@ class UpstreamHealthTest(PorticoCase):
         proxy = self.start_portico(upstreams={"app": {"endpoints": [a, b], "health": FAST_CHECKS}})
         proxy.wait_for_log(rf"upstream app: {a.address} DOWN \(2 failed checks: timed out\)")
 
+    def test_a_check_answered_with_early_hints_and_200_in_one_segment_passes(self):
+        # 103 and the final 200 arrive together and the origin keeps the connection open: the 200 must be read from
+        # what is already buffered (the checker used to wait for more bytes and time out).
+        def hints_then_ok(request, conn):
+            if request.target == "/healthz":
+                conn.send(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                          b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                return True
+            return echo_handler()(request, conn)
+        a = self.start_origin(hints_then_ok)
+        proxy = self.start_portico(upstreams={"app": {"endpoints": [a], "health": FAST_CHECKS}})
+        wait_until(lambda: len(checks(a)) >= 4, what="four health checks")
+        self.assertFalse([l for l in proxy.stderr_lines() if " DOWN " in l], proxy.stderr_text())
+
     def test_all_endpoints_down_is_503_at_once(self):
         a, b = self.origins(Switch(health=500), Switch(health=500))
         proxy = self.start_portico(upstreams={"app": {"endpoints": [a, b], "health": FAST_CHECKS}})
@@ -153,6 +170,18 @@ class OutlierDetectionTest(PorticoCase):
         self.assertEqual(len([l for l in proxy.stderr_lines() if "ejected for" in l]), 1,
                          "both endpoints of the pool were ejected")
 
+    def test_the_last_endpoint_that_can_serve_is_never_ejected(self):
+        # a is DOWN by its checks; b fails every request. Ejecting b would leave nothing: 503s instead of b's 500s.
+        a, b = self.origins(Switch(health=503), Switch(status=500))
+        proxy = self.start_portico(upstreams={"app": {"endpoints": [a, b], "health": FAST_CHECKS,
+                                                      "outlier": {"consecutive_failures": 2}}},
+                                   server={"workers": 1})
+        proxy.wait_for_log(rf"upstream app: {a.address} DOWN")
+        client = self.client(proxy)
+        statuses = [client.request("GET", f"/r/{i}").status for i in range(8)]
+        self.assertEqual(statuses, [500] * 8, "the last endpoint that could serve was ejected")
+        self.assertFalse([l for l in proxy.stderr_lines() if "ejected for" in l], proxy.stderr_text())
+
     def test_connect_failures_eject_a_dead_endpoint(self):
         dead = refused_port()
         b, = self.origins(Switch())
@@ -197,6 +226,27 @@ class RetryPolicyTest(PorticoCase):
         response = self.client(proxy).request("GET", "/all-fail")
         self.assertEqual(response.status, 503)
         self.assertEqual([len(traffic(o)) for o in (a, b, c)], [1, 1, 1])
+
+    def test_ten_attempts_over_ten_endpoints_try_each_once(self):
+        origins = self.origins(*[Switch(status=503) for _ in range(10)])
+        proxy = self.start_portico(
+            upstreams={"app": {"endpoints": origins, "outlier": {"consecutive_failures": 0}}},
+            routes=self.route(on=["503"], attempts=10, budget_percent=100))
+        self.assertEqual(self.client(proxy).request("GET", "/all").status, 503)
+        self.assertEqual([len(traffic(o)) for o in origins], [1] * 10)
+
+    def test_a_stale_pooled_connection_is_replayed_on_a_filtered_route_too(self):
+        # The origin closes each connection after answering as if keeping it: the next request on the pooled
+        # connection meets a closed socket. That is no failed attempt, even with attempts = 1.
+        origin = self.start_origin(raw_handler(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", keep_alive=False))
+        routes = [{"match": {"prefix": "/"}, "upstream": "app", "retry": {"attempts": 1},
+                   "filters": [{"use": "test_filter", "tag": "t"}]}]
+        proxy = self.start_portico(upstreams={"app": [origin]}, routes=routes,
+                                   server={"workers": 1, "plugin_dirs": [CHAIN_FILTER_DIR]})
+        client = self.client(proxy)
+        for i in range(10):
+            response = client.request("GET", f"/f/{i}")
+            self.assertEqual(response.status, 200, f"request {i}: {response}")
 
     def test_attempts_bound_the_tries(self):
         origins = self.origins(*[Switch(status=502) for _ in range(4)])
