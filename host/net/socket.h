@@ -2,6 +2,8 @@
 // the calls themselves are direct so that every accept/read/write is exactly one system call.
 #pragma once
 
+#include <cerrno>
+
 #include <Poco/Net/SocketAddress.h>
 
 #include <string>
@@ -20,6 +22,11 @@ int connect_nonblocking(const Poco::Net::SocketAddress& address);
 
 // The pending error of a socket (SO_ERROR), 0 if none.
 int socket_error(int fd);
+
+// errno values that say this process ran out of descriptors or memory: nothing about the peer.
+inline bool is_local_resource_error(int error) {
+    return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
 
 // The peer's IP address as text ("127.0.0.1", "::1") for X-Forwarded-For and logs.
 std::string peer_ip(const sockaddr_storage& peer);

@@ -59,15 +59,16 @@ http::ChunkedDecoder::Limits chunk_limits(const config::Config& config) {
 
 }  // namespace
 
-Session::Session(Worker& worker, int fd, const sockaddr_storage& peer) : Session(worker, fd, net::peer_ip(peer)) {
-    first_request_ = true;
-    arm_client(ClientTimer::Header, worker.timers().client_header, true);
-}
+Session::Session(Worker& worker, int fd, const sockaddr_storage& peer)
+    : Session(worker, fd, net::peer_ip(peer), true) {}
 
 Session::Session(Worker& worker, int fd, std::string client_ip)
+    : Session(worker, fd, std::move(client_ip), false) {}
+
+Session::Session(Worker& worker, int fd, std::string client_ip, bool first_request)
     : worker_(worker),
       fd_(fd),
-      first_request_(false),
+      first_request_(first_request),
       client_timer_(*this),
       request_parser_(worker.config().limits.head),
       request_chunks_(chunk_limits(worker.config())),
@@ -82,10 +83,17 @@ Session::Session(Worker& worker, int fd, std::string client_ip)
     // Registered after the handover: bytes the client sent meanwhile are reported at once (epoll checks readiness
     // when a socket is added).
     worker.loop().add(fd_, *this, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-    arm_client(ClientTimer::Idle, worker.timers().client_idle, true);
+    // A new connection must send its first head in time; a handed-over one is idle between requests.
+    if (first_request) {
+        arm_client(ClientTimer::Header, worker.timers().client_header, true);
+    } else {
+        arm_client(ClientTimer::Idle, worker.timers().client_idle, true);
+    }
 }
 
-Session::~Session() { close(); }
+Session::~Session() {
+    close();
+}
 
 // ---- events -------------------------------------------------------------------------------------------------
 
@@ -325,7 +333,8 @@ void Session::begin_request() {
     }
     size_t route_index = static_cast<size_t>(route_ - config.routes.data());
     const config::HashKey& hash_key = config.upstreams[route_->upstream_index].hash_key;
-    if (hash_key.source != config::HashKey::Source::None) compute_hash_key(hash_key, request, client_ip_, hash_key_);
+    if (hash_key.source != config::HashKey::Source::None)
+        compute_hash_key(hash_key, request, client_ip_, hash_key_);
     if (!route_->filters.empty()) {
         begin_filtered_request(request, route_index);
         return;
@@ -378,11 +387,10 @@ void Session::connect_upstream() {
         if (!upstream_) {
             int error = errno;
             const char* why = strerror(error);
-            worker_.log().warning("upstream " + pool_->upstream().name + ": " +
-                                  pool_->endpoint_text(endpoint) + ": " + why);
+            worker_.log().warning("upstream " + pool_->upstream().name + ": " + pool_->endpoint_text(endpoint) +
+                                  ": " + why);
             // Out of descriptors or memory here says nothing about the endpoint.
-            bool local = error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
-            if (local) attempt_reported_ = true;
+            if (net::is_local_resource_error(error)) attempt_reported_ = true;
             report_attempt(PORTICO_LB_CONNECT_FAILURE, why);
             end_attempt();
             failure_status_ = 502;
@@ -403,11 +411,13 @@ void Session::connect_upstream() {
     }
 }
 
-void Session::upstream_connected() { arm_upstream(UpstreamTimer::Response, response_timers()); }
+void Session::upstream_connected() {
+    arm_upstream(UpstreamTimer::Response, response_timers());
+}
 
 net::TimerQueue& Session::response_timers() {
-    config::Duration per_try = route_->retry.per_try_timeout;
-    return per_try.count() > 0 ? worker_.loop().timers(per_try) : pool_->response_timers();
+    net::TimerQueue* per_try = worker_.per_try_timers(static_cast<size_t>(route_ - worker_.config().routes.data()));
+    return per_try ? *per_try : pool_->response_timers();
 }
 
 void Session::begin_attempt(size_t endpoint) {
@@ -439,8 +449,9 @@ void Session::report_attempt(portico_lb_outcome outcome, const char* why) {
 
 void Session::end_attempt() {
     if (attempt_endpoint_ < 0) return;
-    pool_->state().endpoint(static_cast<size_t>(attempt_endpoint_)).active_requests.fetch_sub(
-        1, std::memory_order_relaxed);
+    pool_->state()
+        .endpoint(static_cast<size_t>(attempt_endpoint_))
+        .active_requests.fetch_sub(1, std::memory_order_relaxed);
     attempt_endpoint_ = -1;
 }
 
@@ -483,8 +494,8 @@ void Session::replay_request() {
 
 void Session::upstream_failed(bool connect_failure, const char* why, int final_status) {
     const upstream::Connection& failed = *upstream_;
-    worker_.log().warning("upstream " + pool_->upstream().name + ": " +
-                          pool_->endpoint_text(failed.endpoint()) + ": " + why);
+    worker_.log().warning("upstream " + pool_->upstream().name + ": " + pool_->endpoint_text(failed.endpoint()) +
+                          ": " + why);
     failure_status_ = final_status;
     // A pooled connection the origin closed before answering most likely timed out there just as our request
     // went out: no verdict on the endpoint, and a replayable request is sent again without counting an attempt
@@ -603,8 +614,8 @@ bool Session::parse_response_head() {
         return false;
     }
     if (status == http::ParseStatus::Error) {
-        worker_.log().warning("upstream " + pool_->upstream().name + ": invalid response: " +
-                              std::string(response_parser_.error().reason));
+        worker_.log().warning("upstream " + pool_->upstream().name +
+                              ": invalid response: " + std::string(response_parser_.error().reason));
         report_attempt(PORTICO_LB_RESET, "invalid response");
         respond_error(502, !request_body_done_);
         return true;
@@ -620,8 +631,7 @@ bool Session::parse_response_head() {
         std::string why = "status " + std::to_string(code);
         report_attempt(server_error ? PORTICO_LB_HTTP_5XX : PORTICO_LB_SUCCESS, why.c_str());
         const auto& retry_on = route_->retry.statuses;
-        if (std::find(retry_on.begin(), retry_on.end(), code) != retry_on.end() &&
-            may_retry(RetryCause::Status)) {
+        if (std::find(retry_on.begin(), retry_on.end(), code) != retry_on.end() && may_retry(RetryCause::Status)) {
             worker_.log().information("upstream " + pool_->upstream().name + ": " +
                                       pool_->endpoint_text(upstream_->endpoint()) + ": " + why + "; retrying");
             failure_status_ = code;
@@ -747,8 +757,8 @@ bool Session::pump_response_body() {
                 size_t len = std::min(upstream_in_.size(), room - kChunkOverhead);
                 auto result = response_chunks_.feed(upstream_in_.data(), len);
                 if (result.status == http::ChunkedDecoder::Status::Error) {
-                    worker_.log().warning("upstream " + pool_->upstream().name + ": bad chunked body: " +
-                                          std::string(result.error));
+                    worker_.log().warning("upstream " + pool_->upstream().name +
+                                          ": bad chunked body: " + std::string(result.error));
                     response_truncated_ = true;
                     response_complete();
                     return true;
@@ -1118,7 +1128,9 @@ void Session::start_linger() {
     arm_client(ClientTimer::Linger, worker_.timers().linger, true);
 }
 
-bool Session::idle() const { return phase_ == Phase::Head && client_in_.empty() && client_out_.empty(); }
+bool Session::idle() const {
+    return phase_ == Phase::Head && client_in_.empty() && client_out_.empty();
+}
 
 void Session::begin_drain() {
     if (worker_.handing_over()) {

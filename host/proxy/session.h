@@ -74,6 +74,8 @@ public:
     Session* next = nullptr;
 
 private:
+    Session(Worker& worker, int fd, std::string client_ip, bool first_request);
+
     enum class Phase : uint8_t { Head, Forward, Tunnel, Linger };
     enum class ResponseState : uint8_t { WaitHead, Body, Done };
     enum class ClientTimer : uint8_t { None, Idle, Header, Body, Send, Tunnel, Linger };

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/socket.h"
 #include "plugins/plugin_set.h"
 #include "proxy/session.h"
 
@@ -60,18 +61,14 @@ public:
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 if (errno == EAGAIN) return;
                 worker_.log_.error(std::string("accept: ") + strerror(errno));
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (net::is_local_resource_error(errno)) {
                     worker_.loop_.arm(retry_, worker_.loop_.timers(kAcceptRetry));
                 }
                 return;
             }
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            auto* session = new Session(worker_, fd, peer);
-            session->next = worker_.sessions_;
-            if (worker_.sessions_) worker_.sessions_->prev = session;
-            worker_.sessions_ = session;
-            ++worker_.session_count_;
+            worker_.add_session(new Session(worker_, fd, peer));
         }
     }
 
@@ -92,11 +89,16 @@ Worker::Worker(const config::Config& config, unsigned index, std::vector<int> li
       access_log_(access_log),
       random_(std::random_device{}()) {
     const config::Timeouts& t = config.timeouts;
-    timers_ = SessionTimers{&loop_.timers(t.client_header), &loop_.timers(t.client_body),
-                            &loop_.timers(t.client_idle),   &loop_.timers(t.client_send),
-                            &loop_.timers(t.tunnel_idle),   &loop_.timers(kLingerTime),
-                            &loop_.timers(t.upstream_read), &loop_.timers(t.filter_pause)};
-    for (auto& state : upstreams) pools_.push_back(std::make_unique<upstream::Pool>(loop_, *state, t.upstream_idle));
+    timers_ =
+        SessionTimers{&loop_.timers(t.client_header), &loop_.timers(t.client_body), &loop_.timers(t.client_idle),
+                      &loop_.timers(t.client_send),   &loop_.timers(t.tunnel_idle), &loop_.timers(kLingerTime),
+                      &loop_.timers(t.upstream_read), &loop_.timers(t.filter_pause)};
+    for (const auto& route : config.routes) {
+        auto per_try = route.retry.per_try_timeout;
+        per_try_timers_.push_back(per_try.count() > 0 ? &loop_.timers(per_try) : nullptr);
+    }
+    for (auto& state : upstreams)
+        pools_.push_back(std::make_unique<upstream::Pool>(loop_, *state, t.upstream_idle));
     for (int fd : listen_fds) acceptors_.push_back(std::make_unique<Acceptor>(*this, fd));
 }
 
@@ -127,19 +129,13 @@ void Worker::run() {
             ok = false;
         }
     }
-    if (!ok) {
-        close_all();
-        for (auto& pool : pools_) pool->stop_balancer();
-        if (plugin_set_ != nullptr) plugin_set_->worker_fini(index_);
-        finished_ = true;
-        ready_.set_value(false);
-        return;
-    }
-    ready_.set_value(true);
-    try {
-        loop_.run();
-    } catch (const std::exception& error) {
-        log_.critical("worker " + std::to_string(index_) + ": " + error.what());
+    ready_.set_value(ok);
+    if (ok) {
+        try {
+            loop_.run();
+        } catch (const std::exception& error) {
+            log_.critical("worker " + std::to_string(index_) + ": " + error.what());
+        }
     }
     close_all();
     // Connections a reload handed over while the loop was ending go on to the newest worker, or are closed.
@@ -162,12 +158,15 @@ void Worker::adopt(int fd, std::string client_ip) {
             if (handoff_ == nullptr || !handoff_->pass(fd, ip)) ::close(fd);
             return;
         }
-        auto* session = new Session(*this, fd, ip);
-        session->next = sessions_;
-        if (sessions_) sessions_->prev = session;
-        sessions_ = session;
-        ++session_count_;
+        add_session(new Session(*this, fd, ip));
     });
+}
+
+void Worker::add_session(Session* session) {
+    session->next = sessions_;
+    if (sessions_) sessions_->prev = session;
+    sessions_ = session;
+    ++session_count_;
 }
 
 void Worker::stop_now() {

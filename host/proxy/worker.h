@@ -79,6 +79,8 @@ public:
     plugins::PluginSet* plugin_set() const { return plugin_set_; }
     unsigned index() const { return index_; }
     const SessionTimers& timers() const { return timers_; }
+    // The queue of config.routes[route_index]'s retry.per_try_timeout; null when it has none.
+    net::TimerQueue* per_try_timers(size_t route_index) const { return per_try_timers_[route_index]; }
     AccessLog& access_log() { return access_log_; }
     Poco::Logger& log() { return log_; }
     bool draining() const { return draining_; }
@@ -89,6 +91,7 @@ public:
     std::string_view http_date();
     // 32 hex digits, unique in practice (random 128 bits from a per-worker generator).
     void next_request_id(char out[32]);
+    void add_session(Session* session);  // a new session (accepted or handed over) joins the list
     void session_closed(Session& session);
 
     // Parsed heads are used only within the call that parses them (the session copies what it keeps), so one
@@ -113,6 +116,7 @@ private:
     net::BufferPool buffers_;
     Router router_;
     SessionTimers timers_;
+    std::vector<net::TimerQueue*> per_try_timers_;  // by route index, looked up once
     AccessLog& access_log_;
     std::vector<std::unique_ptr<upstream::Pool>> pools_;
     std::vector<std::unique_ptr<Acceptor>> acceptors_;

@@ -53,6 +53,11 @@ def wait_until(predicate, timeout=WAIT_TIMEOUT, interval=0.01, what="condition")
         time.sleep(interval)
 
 
+def build_path(*parts):
+    """A path in the build tree (PORTICO_BUILD_DIR, as ctest sets it, else <repo>/build)."""
+    return os.path.join(os.environ.get("PORTICO_BUILD_DIR") or os.path.join(REPO, "build"), *parts)
+
+
 def refused_port():
     """A port on 127.0.0.1 with nothing listening: bind, learn the port, close."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -11,10 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    REPO, WAIT_TIMEOUT, PorticoCase, RawClient, echo_handler, main, wait_until)
+    WAIT_TIMEOUT, PorticoCase, RawClient, build_path, echo_handler, main, wait_until)
 
-PLUGIN_DIR = os.path.join(os.environ.get("PORTICO_BUILD_DIR", os.path.join(REPO, "build")), "plugins", "balancer",
-                          "dir")
+PLUGIN_DIR = build_path("plugins", "balancer", "dir")
 
 
 def named_handler(delay=0.0, health=None):

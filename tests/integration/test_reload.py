@@ -10,11 +10,10 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    REPO, WAIT_TIMEOUT, PorticoCase, RawClient, echo_handler, hold_handler, main, make_config, request_bytes,
-    to_toml)
+    WAIT_TIMEOUT, PorticoCase, RawClient, build_path, echo_handler, hold_handler, main, make_config,
+    request_bytes, to_toml)
 
-CHAIN_FILTER_DIR = os.path.join(os.environ.get("PORTICO_BUILD_DIR", os.path.join(REPO, "build")), "tests",
-                                "fixtures", "chain_filter", "dir")
+CHAIN_FILTER_DIR = build_path("tests", "fixtures", "chain_filter", "dir")
 
 
 def named(name):

@@ -11,10 +11,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    REPO, WAIT_TIMEOUT, PorticoCase, echo_handler, main, raw_handler, refused_port, wait_until)
+    WAIT_TIMEOUT, PorticoCase, build_path, echo_handler, main, raw_handler, refused_port, wait_until)
 
-CHAIN_FILTER_DIR = os.path.join(os.environ.get("PORTICO_BUILD_DIR", os.path.join(REPO, "build")), "tests",
-                                "fixtures", "chain_filter", "dir")
+CHAIN_FILTER_DIR = build_path("tests", "fixtures", "chain_filter", "dir")
 
 
 class Switch:
@@ -121,6 +120,18 @@ class UpstreamHealthTest(PorticoCase):
         wait_until(lambda: len(checks(a)) >= 4, what="four health checks")
         self.assertFalse([l for l in proxy.stderr_lines() if " DOWN " in l], proxy.stderr_text())
 
+    def test_a_check_response_head_over_4_kib_fails(self):
+        # The checker reads heads into 4 KiB: a bigger one is a failed check, not a wait or an overflow.
+        def huge_head(request, conn):
+            if request.target == "/healthz":
+                conn.send_response(200, [("X-Big", "b" * 5000), ("Content-Length", "0")])
+                return True
+            return echo_handler()(request, conn)
+        a = self.start_origin(huge_head)
+        b = self.start_origin(echo_handler())
+        proxy = self.start_portico(upstreams={"app": {"endpoints": [a, b], "health": FAST_CHECKS}})
+        proxy.wait_for_log(rf"upstream app: {a.address} DOWN \(2 failed checks: response head too large\)")
+
     def test_all_endpoints_down_is_503_at_once(self):
         a, b = self.origins(Switch(health=500), Switch(health=500))
         proxy = self.start_portico(upstreams={"app": {"endpoints": [a, b], "health": FAST_CHECKS}})
@@ -159,16 +170,18 @@ class OutlierDetectionTest(PorticoCase):
         proxy.wait_for_log(rf"upstream app: {a.address} ejected for 1s \(3 failures in a row: status 502\)")
 
     def test_ejection_never_takes_more_than_the_allowed_share(self):
-        a, b = self.origins(Switch(status=500), Switch(status=500))
+        # Four failing endpoints and a 50% cap: two are ejected, and two keep serving (their 500s pass through).
+        # With four, the cap is what stops the third ejection, not the rule that keeps the last endpoint.
+        origins = self.origins(*[Switch(status=500) for _ in range(4)])
         outlier = {"consecutive_failures": 2, "max_ejected_percent": 50}
-        proxy = self.start_portico(upstreams={"app": {"endpoints": [a, b], "outlier": outlier}},
+        proxy = self.start_portico(upstreams={"app": {"endpoints": origins, "outlier": outlier}},
                                    server={"workers": 1})
         client = self.client(proxy)
-        for i in range(12):
+        for i in range(24):
             self.assertEqual(client.request("GET", f"/r/{i}").status, 500)
-        self.assertEqual(len(proxy.wait_for_log(r"ejected for")), 1)
-        self.assertEqual(len([l for l in proxy.stderr_lines() if "ejected for" in l]), 1,
-                         "both endpoints of the pool were ejected")
+        self.assertEqual(len(proxy.wait_for_log(r"ejected for", count=2)), 2)
+        self.assertEqual(len([l for l in proxy.stderr_lines() if "ejected for" in l]), 2,
+                         "more than half of the pool was ejected")
 
     def test_the_last_endpoint_that_can_serve_is_never_ejected(self):
         # a is DOWN by its checks; b fails every request. Ejecting b would leave nothing: 503s instead of b's 500s.
