@@ -61,26 +61,30 @@ struct Server {
     ErrorLog error_log;
 };
 
+// A plugin's own TOML table, kept for its config_new (plugins/config_api.cc reads it). Defined in
+// config/plugin_table.h so that this header does not pull in toml++.
+struct PluginTable;
+
+// `{ use = "factory", ...plugin keys }`: the factory a listener's or upstream's transport, or an upstream's
+// balancer, is made by.
+struct PluginUse {
+    std::string use;                           // "factory" or "plugin.factory"; "" = none (the host's own)
+    std::shared_ptr<const PluginTable> table;  // the whole inline table, for the plugin's config_new
+};
+
 struct Listener {
     std::string name;
     Poco::Net::SocketAddress address;
     int backlog = 4096;
+    PluginUse transport;          // `transport = { use = "tls", ... }`; "" = plain TCP
+    uint16_t redirect_https = 0;  // plain listener: every request gets a 308 to https on this port; 0 = off
+    std::string hsts;             // TLS listener: the Strict-Transport-Security value sent; "" = none
 };
-
-// A plugin's own TOML table, kept for its config_new (plugins/config_api.cc reads it). Defined in
-// config/plugin_table.h so that this header does not pull in toml++.
-struct PluginTable;
 
 // One backend of an upstream: `"host:port"` or `{ address = "host:port", weight = N }`.
 struct Endpoint {
     Poco::Net::SocketAddress address;
     unsigned weight = 1;  // 1..1000: its share relative to the others under a balancer's weighted policies
-};
-
-// `balancer = { use = "least_request", ...plugin keys }`: the BALANCER factory that chooses endpoints.
-struct BalancerUse {
-    std::string use;                           // "factory" or "plugin.factory"; "" = the host's round robin
-    std::shared_ptr<const PluginTable> table;  // the whole inline table, for the plugin's config_new
 };
 
 // `hash_key`: what consistent-hashing balancers hash (the host computes it; the balancer sees bytes).
@@ -117,7 +121,8 @@ struct Upstream {
     unsigned keepalive = 64;   // idle pooled connections kept per endpoint per worker
     Duration connect_timeout;  // defaults to timeouts.upstream_connect
     Duration response_timeout; // defaults to timeouts.upstream_response
-    BalancerUse balancer;
+    PluginUse balancer;        // "" = the host's round robin
+    PluginUse transport;       // `transport = { use = "tls", ... }`: how connections to the endpoints are wrapped
     HashKey hash_key;
     HealthCheck health;
     OutlierDetection outlier;

@@ -16,7 +16,7 @@ std::string range_text(const std::string& min, const std::string& max, bool boun
     return "at most " + max;
 }
 
-const char kDurationForm[] = "a duration (a string like \"500ms\", \"10s\", \"5m\" or \"1h\")";
+const char kDurationForm[] = "a duration (a string like \"500ms\", \"10s\", \"5m\", \"1h\" or \"7d\")";
 const char kSizeForm[] = "a size (an integer of bytes, or a string like \"512B\", \"16KiB\", \"1MiB\" or \"1GiB\")";
 
 }  // namespace

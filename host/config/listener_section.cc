@@ -14,6 +14,50 @@ struct Bind {
     toml::source_region where;
 };
 
+// `redirect_https = true` (port 443) or `= PORT`: a plain listener that only sends clients to HTTPS.
+void read_redirect_https(TableReader& listener, Listener& out) {
+    const toml::node* node = listener.node("redirect_https");
+    if (node == nullptr) return;
+    if (const auto* flag = node->as_boolean()) {
+        out.redirect_https = flag->get() ? 443 : 0;
+    } else if (!listener.read_integer("redirect_https", uint16_t{1}, uint16_t{65535}, out.redirect_https)) {
+        return;
+    }
+    if (out.redirect_https != 0 && !out.transport.use.empty()) {
+        listener.report("redirect_https", "'" + listener.name("redirect_https") +
+                                              "' is for plain listeners; this one has a transport");
+        out.redirect_https = 0;
+    }
+}
+
+// `hsts = { max_age = "365d" | SECONDS, include_subdomains = false, preload = false }`, on a TLS listener: the
+// Strict-Transport-Security value every response of the listener carries (RFC 6797).
+void read_hsts(TableReader& listener, Listener& out) {
+    const toml::table* table = listener.table("hsts");
+    if (table == nullptr) return;
+    TableReader hsts = listener.nested("hsts", *table);
+    int64_t seconds = 365LL * 24 * 3600;
+    if (const toml::node* age = hsts.node("max_age"); age != nullptr && age->is_string()) {
+        Duration duration{};
+        if (hsts.read_duration_or_zero("max_age", duration)) seconds = duration.count() / 1000;
+    } else {
+        hsts.read_integer("max_age", int64_t{0}, int64_t{10} * 365 * 24 * 3600, seconds);
+    }
+    bool subdomains = false;
+    bool preload = false;
+    hsts.read_bool("include_subdomains", subdomains);
+    hsts.read_bool("preload", preload);
+    hsts.report_unknown();
+    if (out.transport.use.empty()) {
+        listener.report("hsts", "'" + listener.name("hsts") +
+                                    "' needs a TLS listener (browsers ignore it over plain HTTP): add a transport");
+        return;
+    }
+    out.hsts = "max-age=" + std::to_string(seconds);
+    if (subdomains) out.hsts += "; includeSubDomains";
+    if (preload) out.hsts += "; preload";
+}
+
 void read_listener(TableReader& listener, const toml::key& name, Listener& out, std::vector<Bind>& binds) {
     std::string bind;
     if (listener.read_string("bind", bind)) {
@@ -31,6 +75,9 @@ void read_listener(TableReader& listener, const toml::key& name, Listener& out, 
             "'" + listener.name("bind") + "' is missing: a listener needs an address, like \"0.0.0.0:8080\"");
     }
     listener.read_integer("backlog", 1, 65535, out.backlog);
+    read_plugin_use(listener, "transport", "tls", out.transport);
+    read_redirect_https(listener, out);
+    read_hsts(listener, out);
     listener.report_unknown();
 }
 

@@ -233,6 +233,21 @@ bool read_factory_use(TableReader& entry, const toml::table& body, std::string_v
     return true;
 }
 
+bool read_plugin_use(TableReader& parent, std::string_view key, std::string_view example, PluginUse& out) {
+    const toml::node* node = parent.node(key);
+    if (node == nullptr) return true;
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+        parent.report(key, "'" + parent.name(key) + "' must be a table like { use = \"" + std::string(example) +
+                               "\" }, not " + type_name(node->type()));
+        return false;
+    }
+    TableReader reader = parent.nested(key, *table);
+    if (!read_factory_use(reader, *table, key, example, out.use)) return false;
+    out.table = std::make_shared<const PluginTable>(*table);
+    return true;
+}
+
 void read_routes(TableReader& root, const Limits& limits, const std::vector<Upstream>& upstreams,
                  bool check_upstreams, std::vector<Route>& out) {
     const toml::node* node = root.node("route");

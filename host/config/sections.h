@@ -30,6 +30,11 @@ void read_routes(TableReader& root, const Limits& limits, const std::vector<Upst
 bool read_factory_use(TableReader& entry, const toml::table& body, std::string_view kind, std::string_view example,
                       std::string& out);
 
+// `key = { use = "factory", ...plugin keys }` of `parent` (an upstream's balancer or transport, a listener's
+// transport), read like a route's filter: the plugin checks its own keys. True when the key is absent or valid
+// (false: reported, so the checks that depend on it stay quiet).
+bool read_plugin_use(TableReader& parent, std::string_view key, std::string_view example, PluginUse& out);
+
 // Listener and upstream names: letters, digits, '-' and '_' (they appear in logs and in route references).
 bool is_valid_name(std::string_view name);
 

@@ -13,7 +13,7 @@ struct Unit {
 };
 
 // Longest suffix first where one is a suffix of another ("ms" before "s").
-constexpr Unit kDurationUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+constexpr Unit kDurationUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
 constexpr Unit kSizeUnits[] = {{"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}, {"B", 1}};
 
 bool ends_with(std::string_view text, std::string_view suffix) {
@@ -74,7 +74,7 @@ std::string format_size(uint64_t bytes) {
 
 std::string format_duration(Duration duration) {
     // Largest unit first for printing, unlike the parsing table.
-    constexpr Unit kLargestFirst[] = {{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}};
+    constexpr Unit kLargestFirst[] = {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}};
     return format_with_units(static_cast<uint64_t>(duration.count()), kLargestFirst);
 }
 

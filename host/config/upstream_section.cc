@@ -94,24 +94,6 @@ void read_endpoints(TableReader& upstream, const toml::key& name, Upstream& out)
     }
 }
 
-// `balancer = { use = "FACTORY", ...plugin keys }`, read like a route filter: the plugin checks its own keys.
-// True when the key is absent or valid (false: reported, so the checks that depend on it stay quiet).
-bool read_balancer(TableReader& upstream, BalancerUse& out) {
-    const toml::node* node = upstream.node("balancer");
-    if (node == nullptr) return true;
-    const toml::table* table = node->as_table();
-    if (table == nullptr) {
-        upstream.report("balancer", "'" + upstream.name("balancer") +
-                                        "' must be a table like { use = \"least_request\" }, not " +
-                                        type_name(node->type()));
-        return false;
-    }
-    TableReader balancer = upstream.nested("balancer", *table);
-    if (!read_factory_use(balancer, *table, "balancer", "least_request", out.use)) return false;
-    out.table = std::make_shared<const PluginTable>(*table);
-    return true;
-}
-
 void read_hash_key(TableReader& upstream, HashKey& out) {
     std::string text;
     if (!upstream.read_string("hash_key", text)) return;
@@ -274,7 +256,8 @@ void read_upstream(TableReader& upstream, const toml::key& name, Upstream& out) 
     upstream.read_integer<unsigned>("keepalive", 0, 100'000, out.keepalive);
     upstream.read_duration("connect_timeout", out.connect_timeout);
     upstream.read_duration("response_timeout", out.response_timeout);
-    bool balancer_ok = read_balancer(upstream, out.balancer);
+    bool balancer_ok = read_plugin_use(upstream, "balancer", "least_request", out.balancer);
+    read_plugin_use(upstream, "transport", "tls", out.transport);
     read_hash_key(upstream, out.hash_key);
     read_health(upstream, out.health);
     read_outlier(upstream, out.outlier);

@@ -10,8 +10,4 @@ namespace portico::plugins {
 // process's life).
 void make_host_api(const portico_plugin* plugin, portico_host_api& out);
 
-// The transport table comes with the tls plugin's issue: present, so plugins can be written and loaded against it
-// now, and every call answers PORTICO_E_UNIMPLEMENTED.
-const portico_transport_api* transport_api_unimplemented();
-
 }  // namespace portico::plugins

@@ -19,7 +19,7 @@ namespace {
 // The keys of a filter's or balancer's table that belong to the host (config/route_section.cc and
 // upstream_section.cc read them): the plugin's config_new does not see them.
 const std::vector<std::string> kFilterHostKeys = {"use", "on_error"};
-const std::vector<std::string> kBalancerHostKeys = {"use"};
+const std::vector<std::string> kUseOnly = {"use"};
 
 // The ABI promises that a plugin's host table stays valid for the process's life, and a plugin's thread, atexit
 // handler or thread_local destructor may still use it after the PluginSet is gone: accepted plugins are handed
@@ -59,16 +59,24 @@ struct Libraries {
     }
 };
 
+Instance::~Instance() {
+    if (factory != nullptr && factory->config_free != nullptr && config != nullptr) factory->config_free(config);
+}
+
 struct PluginSet::State {
     std::shared_ptr<Libraries> libraries = std::make_shared<Libraries>();
-    std::vector<std::shared_ptr<Instance>> instances;  // every balancer and filter, in config order
+    std::vector<std::shared_ptr<Instance>> instances;  // every transport, balancer and filter, in config order
     std::vector<std::vector<std::shared_ptr<FilterInstance>>> routes;  // by route index
     std::vector<std::shared_ptr<BalancerInstance>> balancers;          // by upstream index; null = built-in
+    std::vector<std::shared_ptr<TransportInstance>> listener_transports;  // by listener index; null = plain
+    std::vector<std::shared_ptr<TransportInstance>> upstream_transports;  // by upstream index; null = plain
     // worker_ready[i][w]: worker w ran instances[i]'s worker_init successfully (bytes, not vector<bool>: workers
     // write their own element concurrently).
     std::vector<std::vector<unsigned char>> worker_ready;
 
     void free_instances();
+    bool make_transport(const config::PluginUse& use, portico_role role, unsigned workers,
+                        std::vector<std::string>& errors, std::shared_ptr<TransportInstance>& out);
     bool make_instance(const std::string& use, const config::PluginTable& table, portico_kind kind,
                        const char* what, const std::vector<std::string>& host_keys, unsigned workers,
                        std::vector<std::string>& errors, Instance& out);
@@ -81,14 +89,11 @@ PluginSet::~PluginSet() { state_->free_instances(); }  // the libraries go with 
 void PluginSet::share_plugins(const PluginSet& other) { state_->libraries = other.state_->libraries; }
 
 void PluginSet::State::free_instances() {
-    for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
-        Instance& instance = **it;
-        if (instance.factory->config_free) instance.factory->config_free(instance.config);
-        instance.config = nullptr;
-    }
-    instances.clear();
     routes.clear();
     balancers.clear();
+    listener_transports.clear();
+    upstream_transports.clear();
+    while (!instances.empty()) instances.pop_back();  // config_free in reverse config order (unless still held)
     worker_ready.clear();
 }
 
@@ -188,6 +193,7 @@ bool PluginSet::State::make_instance(const std::string& use, const config::Plugi
         if (status == PORTICO_OK && ref.factory->config_free) ref.factory->config_free(made);
         return false;
     }
+    out.libraries = libraries;
     out.plugin = ref.plugin;
     out.plugin_name = ref.plugin->name();
     out.factory = ref.factory;
@@ -197,17 +203,60 @@ bool PluginSet::State::make_instance(const std::string& use, const config::Plugi
     return true;
 }
 
+bool PluginSet::State::make_transport(const config::PluginUse& use, portico_role role, unsigned workers,
+                                      std::vector<std::string>& errors, std::shared_ptr<TransportInstance>& out) {
+    auto instance = std::make_shared<TransportInstance>();
+    if (!make_instance(use.use, *use.table, PORTICO_KIND_TRANSPORT, "transport", kUseOnly, workers, errors,
+                       *instance)) {
+        return false;
+    }
+    instance->ops = static_cast<const portico_transport_ops*>(instance->factory->ops);
+    if (instance->ops == nullptr || instance->ops->conn_new == nullptr || instance->ops->on_input == nullptr ||
+        instance->ops->on_output == nullptr) {
+        errors.push_back(use_place(*use.table) + ": transport '" + use.use + "' (" + instance->label +
+                         ") lacks conn_new, on_input or on_output");
+        return false;
+    }
+    // The config itself cannot tell which side it is for (a 1.0 config_new is not told): a trial connection
+    // asks the plugin now, so that a table meant for the other side fails the start, not every connection.
+    portico_conn_params params;
+    PORTICO_INIT(&params);
+    void* trial = instance->ops->conn_new(instance->config, nullptr, nullptr, role, &params);
+    if (trial == nullptr) {
+        errors.push_back(use_place(*use.table) + ": transport '" + use.use + "' (" + instance->label +
+                         ") cannot serve " + (role == PORTICO_ROLE_SERVER ? "a listener" : "an upstream") +
+                         " with this table");
+        return false;
+    }
+    if (instance->ops->conn_free != nullptr) instance->ops->conn_free(trial);
+    instances.push_back(instance);
+    out = std::move(instance);
+    return true;
+}
+
 bool PluginSet::configure(const config::Config& config, unsigned workers, std::vector<std::string>& errors) {
     State& s = *state_;
     s.free_instances();
     s.routes.resize(config.routes.size());
     s.balancers.resize(config.upstreams.size());
+    s.listener_transports.resize(config.listeners.size());
+    s.upstream_transports.resize(config.upstreams.size());
     bool ok = true;
+    for (size_t l = 0; l < config.listeners.size(); ++l) {
+        const config::PluginUse& use = config.listeners[l].transport;
+        if (!use.use.empty() && !s.make_transport(use, PORTICO_ROLE_SERVER, workers, errors, s.listener_transports[l]))
+            ok = false;
+    }
     for (size_t u = 0; u < config.upstreams.size(); ++u) {
-        const config::BalancerUse& use = config.upstreams[u].balancer;
+        const config::PluginUse& use = config.upstreams[u].transport;
+        if (!use.use.empty() && !s.make_transport(use, PORTICO_ROLE_CLIENT, workers, errors, s.upstream_transports[u]))
+            ok = false;
+    }
+    for (size_t u = 0; u < config.upstreams.size(); ++u) {
+        const config::PluginUse& use = config.upstreams[u].balancer;
         if (use.use.empty()) continue;
         auto instance = std::make_shared<BalancerInstance>();
-        if (!s.make_instance(use.use, *use.table, PORTICO_KIND_BALANCER, "balancer", kBalancerHostKeys, workers,
+        if (!s.make_instance(use.use, *use.table, PORTICO_KIND_BALANCER, "balancer", kUseOnly, workers,
                              errors, *instance)) {
             ok = false;
             continue;
@@ -280,6 +329,16 @@ const std::vector<std::shared_ptr<FilterInstance>>& PluginSet::route_filters(siz
 
 const BalancerInstance* PluginSet::upstream_balancer(size_t upstream_index) const {
     return upstream_index < state_->balancers.size() ? state_->balancers[upstream_index].get() : nullptr;
+}
+
+std::shared_ptr<const TransportInstance> PluginSet::listener_transport(size_t listener_index) const {
+    return listener_index < state_->listener_transports.size() ? state_->listener_transports[listener_index]
+                                                              : nullptr;
+}
+
+std::shared_ptr<const TransportInstance> PluginSet::upstream_transport(size_t upstream_index) const {
+    return upstream_index < state_->upstream_transports.size() ? state_->upstream_transports[upstream_index]
+                                                              : nullptr;
 }
 
 std::vector<PluginListing> PluginSet::listing() const {

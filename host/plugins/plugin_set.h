@@ -17,14 +17,21 @@ namespace portico::plugins {
 struct LoadedPlugin;  // defined in plugins/loaded_plugin.h: the library handle, descriptor, host table, global
 
 // One use of a factory, ready for work: the config object its config_new made, and one worker state per worker
-// (null when the factory has no worker_init).
+// (null when the factory has no worker_init). Its config_free runs when the last holder lets go: usually its
+// PluginSet, but a connection carried into a newer configuration by a reload keeps its transport's config.
 struct Instance {
+    Instance() = default;
+    ~Instance();
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+
     const LoadedPlugin* plugin = nullptr;
     std::string plugin_name;
     const portico_factory* factory = nullptr;
     void* config = nullptr;
     std::string label;                // "plugin.factory", for log lines
     std::vector<void*> worker_state;  // index = worker index
+    std::shared_ptr<const void> libraries;  // the loaded plugins outlive every config made from them
 };
 
 // One filter of one route (a factory of kind HTTP_FILTER).
@@ -36,6 +43,11 @@ struct FilterInstance : Instance {
 // The balancer of one upstream (a factory of kind BALANCER).
 struct BalancerInstance : Instance {
     const portico_balancer_ops* ops = nullptr;  // never null
+};
+
+// The transport of one listener or upstream (a factory of kind TRANSPORT).
+struct TransportInstance : Instance {
+    const portico_transport_ops* ops = nullptr;  // never null; conn_new and on_input / on_output are set
 };
 
 // What --list-plugins prints for one plugin file.
@@ -63,7 +75,7 @@ public:
     // Reload: this set uses the plugins `other` loaded (instead of load()), to configure them again.
     void share_plugins(const PluginSet& other);
 
-    // Runs config_new for every upstream's balancer and every filter of every route (in config order), with
+    // Runs config_new for every listener's and upstream's transport, every upstream's balancer and every filter of every route (in config order), with
     // `workers` worker states to come.
     // Config problems come out as "CONFIG_FILE:LINE:COL: message". Returns false when there was any.
     bool configure(const config::Config& config, unsigned workers, std::vector<std::string>& errors);
@@ -77,6 +89,10 @@ public:
 
     // The balancer of config.upstreams[upstream_index]; null when it has none (the host's round robin).
     const BalancerInstance* upstream_balancer(size_t upstream_index) const;
+
+    // The transport of config.listeners[i] / config.upstreams[i]; null when plain.
+    std::shared_ptr<const TransportInstance> listener_transport(size_t listener_index) const;
+    std::shared_ptr<const TransportInstance> upstream_transport(size_t upstream_index) const;
 
     std::vector<PluginListing> listing() const;
 

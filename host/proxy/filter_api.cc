@@ -89,9 +89,23 @@ portico_status attr_get(portico_stream* s, portico_attr attr, portico_view* out)
         case PORTICO_ATTR_REQUEST_ID:
             value = &a.request_id;
             break;
+        case PORTICO_ATTR_TLS_SNI:
+            value = &a.tls_sni;
+            break;
+        case PORTICO_ATTR_TLS_VERSION:
+            value = &a.tls_version;
+            break;
+        case PORTICO_ATTR_TLS_CIPHER:
+            value = &a.tls_cipher;
+            break;
+        case PORTICO_ATTR_TLS_PEER_SUBJECT:
+            value = &a.tls_peer_subject;
+            break;
         default:
-            return PORTICO_E_NOT_FOUND;  // TLS attributes: not on plain connections (the tls plugin adds them)
+            return PORTICO_E_NOT_FOUND;
     }
+    if (attr >= PORTICO_ATTR_TLS_SNI && attr <= PORTICO_ATTR_TLS_PEER_SUBJECT && !a.tls)
+        return PORTICO_E_NOT_FOUND;  // a plain connection
     *out = to_view(*value);
     return PORTICO_OK;
 }

@@ -38,6 +38,8 @@ protected:
 
 struct StreamAttributes {
     std::string method, path, authority, scheme, protocol, client_address, route, upstream, request_id;
+    bool tls = false;  // the PORTICO_ATTR_TLS_* below exist (empty: e.g. no client certificate)
+    std::string tls_sni, tls_version, tls_cipher, tls_peer_subject;
 };
 
 enum class ChainFailure : uint8_t {

@@ -190,6 +190,7 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
             continue;
         }
         if (equals_ignore_case(name, "via")) continue;
+        if (!forwarding.hsts.empty() && equals_ignore_case(name, "strict-transport-security")) continue;
         if (equals_ignore_case(name, server.request_id_header)) has_request_id = true;
         if (equals_ignore_case(name, "location") || equals_ignore_case(name, "content-location")) {
             append_location(out, name, header.value, forwarding);
@@ -204,6 +205,8 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
     if (!has_request_id && !forwarding.request_id.empty() && response.status >= 200) {
         append_field(out, server.request_id_header, forwarding.request_id);
     }
+    if (!forwarding.hsts.empty() && response.status >= 200)
+        append_field(out, "Strict-Transport-Security", forwarding.hsts);
 
     switch (forwarding.framing) {
         case ClientFraming::ContentLength:
@@ -245,7 +248,8 @@ void format_http_date(int64_t unix_seconds, std::string& out) {
     out.assign(text, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
-size_t write_error_response(int status, bool head_request, bool keep_alive, std::string_view date, std::string& out) {
+size_t write_error_response(int status, bool head_request, bool keep_alive, std::string_view date,
+                            std::string_view extra_fields, std::string& out) {
     std::string_view reason = http::reason_phrase(status);
     std::string body;
     body.append("<!DOCTYPE html>\n<html><head><title>");
@@ -261,6 +265,7 @@ size_t write_error_response(int status, bool head_request, bool keep_alive, std:
     append_number(out, body.size());
     out.append("\r\nCache-Control: no-store\r\n");
     if (!date.empty()) append_field(out, "Date", date);
+    out.append(extra_fields);
     out.append(keep_alive ? "" : "Connection: close\r\n");
     out.append("\r\n");
     if (head_request) return 0;

@@ -41,6 +41,8 @@ struct ResponseForwarding {
     // An IMF-fixdate added when the origin sent no Date (RFC 9110 6.6.1: a recipient with a clock MUST add one
     // to a response it forwards); empty adds nothing.
     std::string_view date;
+    // The listener's Strict-Transport-Security value (replacing the origin's); empty adds nothing.
+    std::string_view hsts;
 };
 
 // Appends the head of the response to the client to `out`.
@@ -50,8 +52,10 @@ void write_client_response(const http::ResponseHead& response, const ResponseFor
 // The request id the client sent in `header_name`, or "" if none.
 std::string_view find_header(const http::RequestHead& request, std::string_view name);
 
-// A complete short error response the proxy itself makes (never naming a backend). Returns the body size.
-size_t write_error_response(int status, bool head_request, bool keep_alive, std::string_view date, std::string& out);
+// A complete short error response the proxy itself makes (never naming a backend), with `extra_fields` (whole
+// "Name: value\r\n" lines: Location, Strict-Transport-Security) in its head. Returns the body size.
+size_t write_error_response(int status, bool head_request, bool keep_alive, std::string_view date,
+                            std::string_view extra_fields, std::string& out);
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7) for `unix_seconds`, into `out` (29 characters).
 void format_http_date(int64_t unix_seconds, std::string& out);

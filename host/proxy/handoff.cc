@@ -9,10 +9,10 @@ void Handoff::set_target(Worker* worker) {
     target_ = worker;
 }
 
-bool Handoff::pass(int fd, const std::string& client_ip) {
+bool Handoff::pass(HandedOver& connection) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (target_ == nullptr) return false;
-    target_->adopt(fd, client_ip);
+    target_->adopt(std::move(connection));
     return true;
 }
 

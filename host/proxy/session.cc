@@ -59,17 +59,14 @@ http::ChunkedDecoder::Limits chunk_limits(const config::Config& config) {
 
 }  // namespace
 
-Session::Session(Worker& worker, int fd, const sockaddr_storage& peer)
-    : Session(worker, fd, net::peer_ip(peer), true) {}
-
-Session::Session(Worker& worker, int fd, std::string client_ip)
-    : Session(worker, fd, std::move(client_ip), false) {}
-
-Session::Session(Worker& worker, int fd, std::string client_ip, bool first_request)
+Session::Session(Worker& worker, int fd, std::string client_ip, size_t listener,
+                 std::unique_ptr<plugins::TransportConn> transport, bool first_request)
     : worker_(worker),
       fd_(fd),
+      listener_(worker.config().listeners[listener]),
+      transport_(std::move(transport)),
       first_request_(first_request),
-      client_timer_(*this),
+    client_timer_(*this),
       request_parser_(worker.config().limits.head),
       request_chunks_(chunk_limits(worker.config())),
       response_parser_(response_limits(worker.config())),
@@ -80,6 +77,7 @@ Session::Session(Worker& worker, int fd, std::string client_ip, bool first_reque
     upstream_in_.attach(buffers);
     upstream_out_.body.attach(buffers);
     client_ip_ = std::move(client_ip);
+    if (transport_) transport_->rebind(buffers);
     // Registered after the handover: bytes the client sent meanwhile are reported at once (epoll checks readiness
     // when a socket is added).
     worker.loop().add(fd_, *this, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
@@ -201,6 +199,8 @@ void Session::drive() {
         progress |= flush_client();
         if (!progress) break;
     }
+    // Draining found this connection busy (a request, TLS bytes in flight): now it may be idle.
+    if (!closed_ && worker_.draining() && idle()) begin_drain();
     if (!closed_) update_timers();
 }
 
@@ -214,6 +214,7 @@ bool Session::step() {
         case Phase::Tunnel:
             return step_tunnel();
         case Phase::Linger:
+            if (client_eof_ && !client_output_pending()) close();  // the client is done, and so are we
             return false;
     }
     return false;
@@ -257,6 +258,29 @@ bool Session::reject_request(int status, const char* why) {
     request_id_.clear();
     respond_error(status, true);  // framing is in doubt: never read on from here
     return true;
+}
+
+void Session::redirect_to_https(const http::RequestHead& request) {
+    std::string_view host = request.host;
+    std::string_view target = request.target;
+    // The name without its port: "[2001:db8::1]:80" -> "[2001:db8::1]", "example.com:80" -> "example.com".
+    size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) host = host.substr(0, colon);
+    std::string fields = "Location: https://";
+    fields.append(host);
+    if (listener_.redirect_https != 443) fields.append(":").append(std::to_string(listener_.redirect_https));
+    fields.append(target.empty() || target[0] != '/' ? std::string_view("/") : target).append("\r\n");
+    client_in_.consume(request.head_size);  // the views above are not used past here
+    request_parser_.reset();
+    if (host.empty()) {
+        respond_error(400, !request_body_done_);  // nowhere to send it
+        return;
+    }
+    status_ = 308;  // keeps the method and body, unlike 301 (RFC 9110 15.4.9)
+    if (!request_body_done_ || worker_.closing()) keep_alive_ = false;
+    body_bytes_sent_ = write_error_response(308, method_ == http::Method::Head, keep_alive_, worker_.http_date(),
+                                            fields, client_out_.head);
+    response_state_ = ResponseState::Done;
 }
 
 void Session::begin_request() {
@@ -316,6 +340,10 @@ void Session::begin_request() {
     request_chunks_.reset();
     host_.assign(request.host);
 
+    if (listener_.redirect_https != 0) {
+        redirect_to_https(request);
+        return;
+    }
     route_ = worker_.router().match(request.host, target_path(request.target));
     size_t head_size = request.head_size;
     if (!route_) {
@@ -342,7 +370,8 @@ void Session::begin_request() {
     pool_ = &worker_.pool(route_->upstream_index);
 
     upstream_out_.reset();
-    RequestForwarding forwarding{client_ip_, "http", request_id_, pool_->upstream().name, &config.server};
+    RequestForwarding forwarding{client_ip_, transport_ ? "https" : "http", request_id_, pool_->upstream().name,
+                                 &config.server};
     write_upstream_request(request, forwarding, upstream_out_.head);
     // From here on the head's views are not used: its bytes leave the buffer.
     client_in_.consume(head_size);
@@ -687,7 +716,8 @@ ResponseForwarding Session::response_forwarding(ClientFraming framing, bool keep
     forwarding.request_id = request_id_;
     forwarding.server = &worker_.config().server;
     forwarding.endpoint_authority = pool_->endpoint_text(upstream_->endpoint());
-    forwarding.client_scheme = "http";
+    forwarding.client_scheme = transport_ ? "https" : "http";
+    forwarding.hsts = listener_.hsts;
     forwarding.client_host = host_;
     forwarding.date = worker_.http_date();
     return forwarding;
@@ -866,7 +896,8 @@ void Session::finish_request() {
 void Session::close_after_response() {
     // Unread bytes from the client would turn our close into a reset that can destroy the response in flight
     // (RFC 9112 9.6): shut down our side and drain theirs for a while first.
-    if (!client_eof_ && (!client_in_.empty() || !request_body_done_)) {
+    // Over TLS the response may still be ciphertext in the transport, and a close_notify is due: linger too.
+    if (transport_ || (!client_eof_ && (!client_in_.empty() || !request_body_done_))) {
         start_linger();
     } else {
         close();
@@ -884,8 +915,10 @@ void Session::respond_error(int status, bool close_after, portico_done_reason re
     end_chain(reason);
     release_upstream(false);
     if (close_after || !request_body_done_ || worker_.closing()) keep_alive_ = false;
+    std::string hsts;
+    if (!listener_.hsts.empty()) hsts.append("Strict-Transport-Security: ").append(listener_.hsts).append("\r\n");
     body_bytes_sent_ = write_error_response(status, method_ == http::Method::Head, keep_alive_, worker_.http_date(),
-                                            client_out_.head);
+                                            hsts, client_out_.head);
     upstream_out_.pass_limit = 0;
     response_state_ = ResponseState::Done;
     phase_ = Phase::Forward;
@@ -899,16 +932,19 @@ bool Session::step_tunnel() {
     client_out_.pass_limit = upstream_in_.size();
     bool progress = false;
     if (client_eof_ && client_in_.empty() && !upstream_shut_ && upstream_) {
-        ::shutdown(upstream_->fd(), SHUT_WR);
         upstream_shut_ = true;
+        shut_upstream_write();
         progress = true;
     }
     if ((upstream_eof_ || upstream_error_) && client_out_.empty() && !client_shut_) {
-        ::shutdown(fd_, SHUT_WR);
         client_shut_ = true;
+        shut_client_write();
         progress = true;
     }
-    if ((client_shut_ && upstream_shut_) || (upstream_error_ && client_shut_)) {
+    if (closed_) return false;
+    bool flushed = !client_output_pending() && !(upstream_ && upstream_->transport && !upstream_error_ &&
+                                                 upstream_->transport->wants_write());
+    if (flushed && ((client_shut_ && upstream_shut_) || (upstream_error_ && client_shut_))) {
         status_ = 101;
         close();
         return false;
@@ -919,7 +955,8 @@ bool Session::step_tunnel() {
 // ---- socket I/O ---------------------------------------------------------------------------------------------
 
 bool Session::read_client() {
-    if (closed_ || !client_readable_ || client_eof_) return false;
+    if (closed_ || client_eof_) return false;
+    if (!client_readable_ && !(transport_ && transport_->wants_read() && phase_ != Phase::Linger)) return false;
     if (phase_ == Phase::Linger) {
         char discard[4096];
         for (;;) {
@@ -930,10 +967,16 @@ bool Session::read_client() {
                 client_readable_ = false;
                 return false;
             }
+            if (n == 0 && client_output_pending()) {  // a half-close: it may still read what is queued
+                client_readable_ = false;
+                client_eof_ = true;
+                return true;
+            }
             close();  // EOF or error: the client is done
             return false;
         }
     }
+    if (transport_) return read_client_transport();
     size_t room = client_in_.writable();
     if (room == 0) return false;
     ssize_t n;
@@ -958,8 +1001,40 @@ bool Session::read_client() {
     return false;
 }
 
+bool Session::read_client_transport() {
+    if (client_in_.writable() == 0) return false;
+    switch (transport_->read(fd_, client_readable_, client_hangup_, client_in_)) {
+        case plugins::TransportConn::Result::Progress:
+            activity_ = true;
+            return true;
+        case plugins::TransportConn::Result::Idle:
+            return false;
+        case plugins::TransportConn::Result::Closed:
+            client_eof_ = true;
+            return true;
+        case plugins::TransportConn::Result::Failed:
+            break;  // the plugin logged a failed handshake at debug level; a bad record is the client's too
+    }
+    close();
+    return false;
+}
+
 bool Session::flush_client() {
-    if (closed_ || !client_writable_ || client_out_.empty()) return false;
+    if (closed_ || !client_writable_) return false;
+    if (transport_) {
+        if (client_out_.empty() && !transport_->wants_write()) return false;
+        switch (transport_->write(fd_, client_out_, client_writable_)) {
+            case plugins::TransportConn::Result::Progress:
+                activity_ = true;
+                return true;
+            case plugins::TransportConn::Result::Failed:
+                close();  // the client is gone
+                return false;
+            default:
+                return false;
+        }
+    }
+    if (client_out_.empty()) return false;
     ssize_t n = write_outbound(fd_, client_out_);
     if (n > 0) {
         activity_ = true;
@@ -970,10 +1045,29 @@ bool Session::flush_client() {
 }
 
 bool Session::read_upstream() {
-    if (closed_ || !upstream_ || upstream_->connecting() || !upstream_->readable || upstream_eof_ ||
-        upstream_error_) {
+    if (closed_ || !upstream_ || upstream_->connecting() || upstream_eof_ || upstream_error_) return false;
+    if (plugins::TransportConn* transport = upstream_->transport.get()) {
+        if (!upstream_->readable && !transport->wants_read()) return false;
+        if (upstream_in_.writable() == 0) return false;
+        switch (transport->read(upstream_->fd(), upstream_->readable, upstream_->hangup, upstream_in_)) {
+            case plugins::TransportConn::Result::Progress:
+                upstream_activity_ = true;
+                if (upstream_timer_kind_ == UpstreamTimer::Read) {
+                    arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);
+                }
+                return true;
+            case plugins::TransportConn::Result::Idle:
+                return false;
+            case plugins::TransportConn::Result::Closed:
+                upstream_eof_ = true;
+                return true;
+            case plugins::TransportConn::Result::Failed:
+                upstream_transport_failed();
+                return true;
+        }
         return false;
     }
+    if (!upstream_->readable) return false;
     size_t room = upstream_in_.writable();
     if (room == 0) return false;
     ssize_t n;
@@ -999,12 +1093,31 @@ bool Session::read_upstream() {
     return true;
 }
 
+void Session::upstream_transport_failed() {
+    worker_.log().warning("upstream " + pool_->upstream().name + ": " + pool_->endpoint_text(upstream_->endpoint()) +
+                          ": TLS: " + upstream_->transport->error());
+    upstream_error_ = true;
+}
+
 bool Session::flush_upstream() {
-    if (closed_ || !upstream_ || upstream_->connecting() || !upstream_->writable || upstream_out_.empty() ||
-        upstream_error_) {
-        return false;
+    if (closed_ || !upstream_ || upstream_->connecting() || !upstream_->writable || upstream_error_) return false;
+    ssize_t n = 0;
+    if (plugins::TransportConn* transport = upstream_->transport.get()) {
+        if (upstream_out_.empty() && !transport->wants_write()) return false;
+        switch (transport->write(upstream_->fd(), upstream_out_, upstream_->writable)) {
+            case plugins::TransportConn::Result::Failed:
+                upstream_transport_failed();
+                return true;
+            case plugins::TransportConn::Result::Progress:
+                n = 1;
+                break;
+            default:
+                return false;
+        }
+    } else {
+        if (upstream_out_.empty()) return false;
+        n = write_outbound(upstream_->fd(), upstream_out_);
     }
-    ssize_t n = write_outbound(upstream_->fd(), upstream_out_);
     if (n > 0) {
         upstream_activity_ = true;
         if (phase_ == Phase::Forward && !request_sent_) {
@@ -1023,25 +1136,34 @@ bool Session::flush_upstream() {
     return false;
 }
 
+void Session::shut_client_write() {
+    if (transport_) {
+        transport_->shutdown_write();
+        flush_client();
+    } else {
+        ::shutdown(fd_, SHUT_WR);
+    }
+}
+
+void Session::shut_upstream_write() {
+    if (upstream_->transport) {
+        upstream_->transport->shutdown_write();
+        flush_upstream();
+    } else {
+        ::shutdown(upstream_->fd(), SHUT_WR);
+    }
+}
+
+bool Session::client_output_pending() const {
+    return !client_out_.empty() || (transport_ && transport_->wants_write());
+}
+
 ssize_t Session::write_outbound(int fd, Outbound& out) {
     iovec iov[4];
-    int count = 0;
     size_t total = 0;
-    auto add = [&](const char* data, size_t size) {
-        if (size == 0) return;
-        iov[count].iov_base = const_cast<char*>(data);
-        iov[count].iov_len = size;
-        ++count;
-        total += size;
-    };
-    add(out.head.data() + out.head_sent, out.head.size() - out.head_sent);
-    add(out.body.data(), out.body.size());
-    add(out.tail.data() + out.tail_sent, out.tail.size() - out.tail_sent);
-    if (out.pass_limit) add(out.pass->data(), out.pass_limit);
-
     msghdr message{};
     message.msg_iov = iov;
-    message.msg_iovlen = static_cast<size_t>(count);
+    message.msg_iovlen = static_cast<size_t>(out.pieces(iov, total));
     ssize_t n;
     do {
         n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
@@ -1052,21 +1174,7 @@ ssize_t Session::write_outbound(int fd, Outbound& out) {
         return n;
     }
     if (static_cast<size_t>(n) < total) writable = false;  // the socket buffer is full; EPOLLOUT will say when not
-
-    size_t left = static_cast<size_t>(n);
-    size_t part = std::min(left, out.head.size() - out.head_sent);
-    out.head_sent += part;
-    left -= part;
-    part = std::min(left, out.body.size());
-    out.body.consume(part);
-    left -= part;
-    part = std::min(left, out.tail.size() - out.tail_sent);
-    out.tail_sent += part;
-    left -= part;
-    if (left) {
-        out.pass->consume(left);
-        out.pass_limit -= left;
-    }
+    out.advance(static_cast<size_t>(n));
     return n;
 }
 
@@ -1083,7 +1191,7 @@ void Session::update_timers() {
             }
             break;
         case Phase::Forward:
-            if (!client_out_.empty() && !client_writable_) {
+            if (client_output_pending() && !client_writable_) {
                 arm_client(ClientTimer::Send, timers.client_send, activity_);
             } else if (!request_body_done_ && client_in_.size() == upstream_out_.pass_limit &&
                        upstream_out_.body.writable() > 2 * kChunkOverhead) {
@@ -1123,13 +1231,18 @@ void Session::arm_upstream(UpstreamTimer kind, net::TimerQueue& queue) {
 void Session::start_linger() {
     phase_ = Phase::Linger;
     release_upstream(false);
-    ::shutdown(fd_, SHUT_WR);
     client_in_.clear();
+    shut_client_write();
+    if (closed_) return;
     arm_client(ClientTimer::Linger, worker_.timers().linger, true);
 }
 
+size_t Session::listener_index() const {
+    return static_cast<size_t>(&listener_ - worker_.config().listeners.data());
+}
+
 bool Session::idle() const {
-    return phase_ == Phase::Head && client_in_.empty() && client_out_.empty();
+    return phase_ == Phase::Head && client_in_.empty() && client_out_.empty() && (!transport_ || transport_->idle());
 }
 
 void Session::begin_drain() {
@@ -1150,7 +1263,9 @@ void Session::hand_over() {
     if (scheduled_) worker_.loop().unschedule(*this);
     worker_.session_closed(*this);
     worker_.loop().retire(this);
-    if (worker_.handoff() == nullptr || !worker_.handoff()->pass(fd_, client_ip_)) ::close(fd_);
+    if (transport_) transport_->release_buffers();  // this worker's blocks stay with this worker
+    HandedOver connection{fd_, std::move(client_ip_), listener_index(), std::move(transport_)};
+    if (worker_.handoff() == nullptr || !worker_.handoff()->pass(connection)) ::close(fd_);
 }
 
 void Session::reset_request() {
@@ -1221,6 +1336,7 @@ void Session::close() {
     end_chain(PORTICO_DONE_RESET);
     client_timer_.cancel();
     worker_.loop().remove(fd_);
+    if (transport_) transport_->flush_now(fd_);  // an alert, a close_notify: best effort
     ::close(fd_);
     if (scheduled_) worker_.loop().unschedule(*this);
     worker_.session_closed(*this);

@@ -12,8 +12,10 @@
 #include "http/request_parser.h"
 #include "http/response_parser.h"
 #include "net/buffer.h"
+#include "net/outbound.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
+#include "plugins/transport_conn.h"
 #include "proxy/filter_chain.h"
 #include "proxy/forward_headers.h"
 #include "proxy/hash_key.h"
@@ -23,30 +25,7 @@ namespace portico::proxy {
 
 class Worker;
 
-// Bytes going out on one socket, in this order: a head the proxy wrote, re-framed body bytes, a tail (the last
-// chunk and trailers), then up to `pass_limit` bytes taken straight from another buffer (a Content-Length body or
-// a tunnel: no copy).
-struct Outbound {
-    std::string head;
-    size_t head_sent = 0;
-    net::Buffer body;
-    std::string tail;
-    size_t tail_sent = 0;
-    net::Buffer* pass = nullptr;
-    size_t pass_limit = 0;
-
-    bool empty() const {
-        return head_sent == head.size() && body.empty() && tail_sent == tail.size() && pass_limit == 0;
-    }
-    void reset() {
-        head.clear();
-        head_sent = 0;
-        body.clear();
-        tail.clear();
-        tail_sent = 0;
-        pass_limit = 0;
-    }
-};
+using net::Outbound;
 
 class Session final : public net::IoHandler,
                       public net::TimerClient,
@@ -54,9 +33,11 @@ class Session final : public net::IoHandler,
                       public upstream::ConnectionUser,
                       public ChainOwner {
 public:
-    Session(Worker& worker, int fd, const sockaddr_storage& peer);
-    // A connection another worker handed over (a reload), idle between requests.
-    Session(Worker& worker, int fd, std::string client_ip);
+    // A client connection on config.listeners[listener], through `transport` when the listener has one (TLS).
+    // `first_request`: a new connection; false for one another worker handed over (a reload), idle between
+    // requests.
+    Session(Worker& worker, int fd, std::string client_ip, size_t listener,
+            std::unique_ptr<plugins::TransportConn> transport, bool first_request);
     ~Session() override;
 
     void on_io(uint32_t events) override;
@@ -74,7 +55,6 @@ public:
     Session* next = nullptr;
 
 private:
-    Session(Worker& worker, int fd, std::string client_ip, bool first_request);
 
     enum class Phase : uint8_t { Head, Forward, Tunnel, Linger };
     enum class ResponseState : uint8_t { WaitHead, Body, Done };
@@ -89,6 +69,8 @@ private:
     bool step_head();
     void begin_request();
     bool reject_request(int status, const char* why);
+    // A plain listener with redirect_https: every request gets a 308 to the same place over HTTPS.
+    void redirect_to_https(const http::RequestHead& request);
 
     // Forwarding one request and its response.
     bool step_forward();
@@ -119,6 +101,7 @@ private:
     // Leaves the worker without closing the socket, and passes it to the new generation (a reload).
     void hand_over();
     bool idle() const;
+    size_t listener_index() const;
     // An error page, or the cut when the response has begun; filters get on_done(reason).
     void respond_error(int status, bool close_after, portico_done_reason reason = PORTICO_DONE_ERROR);
 
@@ -140,7 +123,15 @@ private:
 
     // I/O.
     bool read_client();
+    bool read_client_transport();
     bool flush_client();
+    // Ends our direction of a socket after what is queued for it (TLS: close_notify first).
+    void shut_client_write();
+    void shut_upstream_write();
+    // Bytes for the client wait, before or after the transport.
+    bool client_output_pending() const;
+    // The upstream's transport failed: logged (the endpoint's fault, e.g. a certificate that does not verify).
+    void upstream_transport_failed();
     bool read_upstream();
     bool flush_upstream();
     ssize_t write_outbound(int fd, Outbound& out);
@@ -154,6 +145,8 @@ private:
 
     Worker& worker_;
     int fd_;
+    const config::Listener& listener_;
+    std::unique_ptr<plugins::TransportConn> transport_;  // null on plain listeners
     bool closed_ = false;
     bool scheduled_ = false;
     Phase phase_ = Phase::Head;

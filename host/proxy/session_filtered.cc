@@ -78,7 +78,15 @@ void Session::begin_filtered_request(const http::RequestHead& request, size_t ro
     a.method.assign(request.method_token);
     a.path.assign(request.target);
     a.authority.assign(request.host);
-    a.scheme = "http";
+    a.scheme = transport_ ? "https" : "http";
+    if (transport_) {
+        const plugins::TransportInfo& tls = transport_->info();
+        a.tls = true;
+        a.tls_sni = tls.sni;
+        a.tls_version = tls.version;
+        a.tls_cipher = tls.cipher;
+        a.tls_peer_subject = tls.peer_subject;
+    }
     a.protocol = version_ == http::Version::Http10 ? "HTTP/1.0" : "HTTP/1.1";
     a.client_address = client_ip_;
     a.route = route_->name;
@@ -87,7 +95,8 @@ void Session::begin_filtered_request(const http::RequestHead& request, size_t ro
 
     // The head as the upstream would get it, then editable: filters see the forwarded fields too.
     std::string head;
-    RequestForwarding forwarding{client_ip_, "http", request_id_, pool_->upstream().name, &config.server};
+    RequestForwarding forwarding{client_ip_, transport_ ? "https" : "http", request_id_, pool_->upstream().name,
+                                 &config.server};
     write_upstream_request(request, forwarding, head);
     filtered_->upstream_request_line.assign(head, 0, head.find("\r\n") + 2);
     chain.request_headers.assign_from_head(head);

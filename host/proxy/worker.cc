@@ -31,7 +31,12 @@ constexpr size_t kMaxFreeBuffers = 256;
 // One listening socket of this worker.
 class Worker::Acceptor final : public net::IoHandler, public net::TimerClient {
 public:
-    Acceptor(Worker& worker, int fd) : worker_(worker), fd_(fd), retry_(*this) {
+    Acceptor(Worker& worker, int fd, size_t listener)
+        : worker_(worker),
+          fd_(fd),
+          listener_(listener),
+          transport_(worker.plugin_set_ ? worker.plugin_set_->listener_transport(listener) : nullptr),
+          retry_(*this) {
         worker_.loop_.add(fd_, *this, EPOLLIN | EPOLLET);
     }
     ~Acceptor() { close(); }
@@ -68,13 +73,25 @@ public:
             }
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            worker_.add_session(new Session(worker_, fd, peer));
+            std::string ip = net::peer_ip(peer);
+            std::unique_ptr<plugins::TransportConn> transport;
+            if (transport_) {
+                transport = plugins::TransportConn::make(transport_, worker_.index_, PORTICO_ROLE_SERVER, {}, ip,
+                                                         worker_.buffers_);
+                if (!transport) {  // the plugin logged why (out of memory, most likely)
+                    ::close(fd);
+                    continue;
+                }
+            }
+            worker_.add_session(new Session(worker_, fd, std::move(ip), listener_, std::move(transport), true));
         }
     }
 
 private:
     Worker& worker_;
     int fd_;
+    size_t listener_;
+    std::shared_ptr<const plugins::TransportInstance> transport_;  // null: plain TCP
     net::Timer retry_;
 };
 
@@ -97,9 +114,15 @@ Worker::Worker(const config::Config& config, unsigned index, std::vector<int> li
         auto per_try = route.retry.per_try_timeout;
         per_try_timers_.push_back(per_try.count() > 0 ? &loop_.timers(per_try) : nullptr);
     }
-    for (auto& state : upstreams)
-        pools_.push_back(std::make_unique<upstream::Pool>(loop_, *state, t.upstream_idle));
-    for (int fd : listen_fds) acceptors_.push_back(std::make_unique<Acceptor>(*this, fd));
+    for (size_t u = 0; u < upstreams.size(); ++u) {
+        pools_.push_back(std::make_unique<upstream::Pool>(loop_, *upstreams[u], t.upstream_idle));
+        if (plugin_set_ != nullptr) {
+            if (auto transport = plugin_set_->upstream_transport(u))
+                pools_.back()->set_transport(std::move(transport), index_, buffers_);
+        }
+    }
+    for (size_t l = 0; l < listen_fds.size(); ++l)
+        acceptors_.push_back(std::make_unique<Acceptor>(*this, listen_fds[l], l));
 }
 
 Worker::~Worker() {
@@ -151,14 +174,17 @@ void Worker::drain(bool hand_over) {
     loop_.post([this, hand_over] { begin_drain(hand_over); });
 }
 
-void Worker::adopt(int fd, std::string client_ip) {
-    loop_.post([this, fd, ip = std::move(client_ip)] {
+void Worker::adopt(HandedOver connection) {
+    // std::function needs a copyable task: the connection rides in a shared holder.
+    auto held = std::make_shared<HandedOver>(std::move(connection));
+    loop_.post([this, held] {
         // Draining too (another reload came): on to the newest, or closed when there is none.
         if (draining_ || finished_) {
-            if (handoff_ == nullptr || !handoff_->pass(fd, ip)) ::close(fd);
+            if (handoff_ == nullptr || !handoff_->pass(*held)) ::close(held->fd);
             return;
         }
-        add_session(new Session(*this, fd, ip));
+        add_session(new Session(*this, held->fd, std::move(held->client_ip), held->listener,
+                                std::move(held->transport), false));
     });
 }
 

@@ -60,7 +60,7 @@ public:
     // busy ones passed on after their response.
     void drain(bool hand_over = false);
     // Thread-safe: a client connection from a worker of an older generation (a reload), idle between requests.
-    void adopt(int fd, std::string client_ip);
+    void adopt(HandedOver connection);
     // The handoff of this worker's index (set before start; may stay null: no handover).
     void set_handoff(std::shared_ptr<Handoff> handoff) { handoff_ = std::move(handoff); }
     Handoff* handoff() const { return handoff_.get(); }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "net/socket.h"
 
@@ -72,6 +73,13 @@ bool Pool::start_balancer(const plugins::BalancerInstance* plugin, unsigned work
     return balancer_->ready();
 }
 
+void Pool::set_transport(std::shared_ptr<const plugins::TransportInstance> plugin, unsigned worker_index,
+                         net::BufferPool& buffers) {
+    transport_ = std::move(plugin);
+    worker_index_ = worker_index;
+    buffers_ = &buffers;
+}
+
 Connection* Pool::acquire(size_t endpoint, ConnectionUser& user) {
     auto& idle = idle_[endpoint];
     if (!idle.empty()) {
@@ -82,9 +90,22 @@ Connection* Pool::acquire(size_t endpoint, ConnectionUser& user) {
         connection->writable = true;
         return connection;
     }
+    std::unique_ptr<plugins::TransportConn> transport;
+    if (transport_) {
+        // The endpoint's address is the name verified unless the transport's config names one (an address is
+        // checked against the certificate's IP SANs and sent as no SNI).
+        const Poco::Net::SocketAddress& address = upstream_.endpoints[endpoint].address;
+        transport = plugins::TransportConn::make(transport_, worker_index_, PORTICO_ROLE_CLIENT,
+                                                 address.host().toString(), endpoint_text(endpoint), *buffers_);
+        if (!transport) {
+            errno = ENOMEM;  // the plugin logged why; a local failure, not the endpoint's
+            return nullptr;
+        }
+    }
     int fd = net::connect_nonblocking(upstream_.endpoints[endpoint].address);
     if (fd < 0) return nullptr;
     auto* connection = new Connection(*this, endpoint, fd, true);
+    connection->transport = std::move(transport);
     connection->user_ = &user;
     return connection;
 }
@@ -94,7 +115,7 @@ void Pool::release(Connection& connection) {
     connection.timer_.cancel();
     ++connection.requests_;
     auto& idle = idle_[connection.endpoint_];
-    if (connection.hangup || upstream_.keepalive == 0) {
+    if (connection.hangup || upstream_.keepalive == 0 || (connection.transport && !connection.transport->idle())) {
         connection.close();
         return;
     }

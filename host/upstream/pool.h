@@ -20,6 +20,7 @@
 #include "upstream/upstream_state.h"
 #include "net/event_loop.h"
 #include "net/timer.h"
+#include "plugins/transport_conn.h"
 
 namespace portico::upstream {
 
@@ -59,6 +60,10 @@ public:
     // Completes a non-blocking connect: returns 0 or the socket error.
     int finish_connect();
 
+    // The upstream's transport (TLS) on this connection; null when plain. It lives as long as the connection,
+    // so a pooled connection keeps its session.
+    std::unique_ptr<plugins::TransportConn> transport;
+
     // Closes the socket now; the object is freed after the current event batch.
     void close();
 
@@ -93,6 +98,9 @@ public:
     // On the worker's thread, after the plugins' worker_init: the balancer (plugin null = round robin). False
     // when the plugin could not make one.
     bool start_balancer(const plugins::BalancerInstance* plugin, unsigned worker_index);
+    // Connections to the endpoints go through `plugin` (TLS), with the worker's buffers.
+    void set_transport(std::shared_ptr<const plugins::TransportInstance> plugin, unsigned worker_index,
+                       net::BufferPool& buffers);
     void stop_balancer() { balancer_.reset(); }
     Balancer& balancer() { return *balancer_; }
 
@@ -122,6 +130,9 @@ private:
     UpstreamState& state_;
     const config::Upstream& upstream_;
     std::unique_ptr<Balancer> balancer_;
+    std::shared_ptr<const plugins::TransportInstance> transport_;  // null: plain TCP
+    unsigned worker_index_ = 0;
+    net::BufferPool* buffers_ = nullptr;
     net::TimerQueue* idle_timers_;
     net::TimerQueue* connect_timers_;
     net::TimerQueue* response_timers_;

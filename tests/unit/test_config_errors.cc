@@ -270,8 +270,8 @@ client_body = "soon"
               main + ":4:1: 'listener.http.bind' must be \"IPv4:port\" or \"[IPv6]:port\" with a port 0..65535, "
                      "not \"127.0.0.1:99999\"",
               a + ":3:1: 'upstream.app.keepalive' must be between 0 and 100000, not -5",
-              a + ":5:1: 'timeouts.client_body' must be a duration (a string like \"500ms\", \"10s\", \"5m\" or "
-                  "\"1h\"), not \"soon\"",
+              a + ":5:1: 'timeouts.client_body' must be a duration (a string like \"500ms\", \"10s\", \"5m\", "
+                  "\"1h\" or \"7d\"), not \"soon\"",
               b + ":2:1: 'route.upstream' names an undefined upstream \"nope\"",
           });
 }

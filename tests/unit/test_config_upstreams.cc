@@ -386,7 +386,7 @@ TEST_CASE("config upstreams: health") {
     CHECK(health("rise = 0") == file + ":7:12: 'upstream.app.health.rise' must be between 1 and 100, not 0");
     CHECK(health("fall = 101") == file + ":7:12: 'upstream.app.health.fall' must be between 1 and 100, not 101");
     CHECK(health("interval = \"0s\"") ==
-          file + ":7:12: 'upstream.app.health.interval' must be greater than 0 and at most 8760h, not \"0s\"");
+          file + ":7:12: 'upstream.app.health.interval' must be greater than 0 and at most 365d, not \"0s\"");
     CHECK(health("intervall = \"1s\"") ==
           file + ":7:12: unknown key 'upstream.app.health.intervall' (did you mean 'interval'?)");
     CHECK(only_problem(load_text(dir, upstream_with("health = true\n"))) ==
@@ -428,7 +428,7 @@ TEST_CASE("config upstreams: outlier") {
     CHECK(outlier("max_ejected_percent = 101\n") ==
           file + ":8:1: 'upstream.app.outlier.max_ejected_percent' must be between 0 and 100, not 101");
     CHECK(outlier("base_ejection = \"0s\"\n") ==
-          file + ":8:1: 'upstream.app.outlier.base_ejection' must be greater than 0 and at most 8760h, not \"0s\"");
+          file + ":8:1: 'upstream.app.outlier.base_ejection' must be greater than 0 and at most 365d, not \"0s\"");
     CHECK(
         outlier("base_ejection = \"1m\"\nmax_ejection = \"30s\"\n") ==
         file +
@@ -454,14 +454,14 @@ TEST_CASE("config upstreams: slow_start") {
     std::string file = dir.path("portico.toml");
     CHECK(only_problem(load_text(dir, balanced_upstream_with("slow_start = 30\n"))) ==
           file +
-              ":8:1: 'upstream.app.slow_start' must be a duration (a string like \"500ms\", \"10s\", \"5m\" or "
-              "\"1h\"), not an integer");
+              ":8:1: 'upstream.app.slow_start' must be a duration (a string like \"500ms\", \"10s\", \"5m\", "
+              "\"1h\" or \"7d\"), not an integer");
     CHECK(only_problem(load_text(dir, balanced_upstream_with("slow_start = \"-1s\"\n"))) ==
           file +
-              ":8:1: 'upstream.app.slow_start' must be a duration (a string like \"500ms\", \"10s\", \"5m\" or "
-              "\"1h\"), not \"-1s\"");
+              ":8:1: 'upstream.app.slow_start' must be a duration (a string like \"500ms\", \"10s\", \"5m\", "
+              "\"1h\" or \"7d\"), not \"-1s\"");
     CHECK(only_problem(load_text(dir, balanced_upstream_with("slow_start = \"8761h\"\n"))) ==
-          file + ":8:1: 'upstream.app.slow_start' must be at most 8760h, not \"8761h\"");
+          file + ":8:1: 'upstream.app.slow_start' must be at most 365d, not \"8761h\"");
     // It ramps weights, which only a balancer reads; off needs none.
     CHECK(only_problem(load_text(dir, upstream_with("slow_start = \"30s\"\n"))) ==
           file +
@@ -490,8 +490,8 @@ TEST_CASE("config upstreams: a route's retry") {
     CHECK(
         retry("per_try_timeout = \"2\"") ==
         file +
-            ":7:11: 'route.retry.per_try_timeout' must be a duration (a string like \"500ms\", \"10s\", \"5m\" or "
-            "\"1h\"), not \"2\"");
+            ":7:11: 'route.retry.per_try_timeout' must be a duration (a string like \"500ms\", \"10s\", \"5m\", "
+            "\"1h\" or \"7d\"), not \"2\"");
     CHECK(retry("attempt = 2") == file + ":7:11: unknown key 'route.retry.attempt' (did you mean 'attempts'?)");
     CHECK(retry("on = \"503\"") == file +
                                        ":7:11: 'route.retry.on' must be an array like [\"connect-failure\", "

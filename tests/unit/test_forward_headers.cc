@@ -93,14 +93,14 @@ TEST_CASE("client response: Server hidden, framing regenerated, Location naming 
 
 TEST_CASE("error responses are short, framed, and close when asked") {
     std::string out;
-    proxy::write_error_response(502, false, false, "", out);
+    proxy::write_error_response(502, false, false, "", "", out);
     CHECK(out.rfind("HTTP/1.1 502 Bad Gateway\r\n", 0) == 0);
     CHECK(out.find("Connection: close\r\n") != std::string::npos);
     auto body_at = out.find("\r\n\r\n") + 4;
     auto length_at = out.find("Content-Length: ") + 16;
     CHECK(std::stoul(out.substr(length_at)) == out.size() - body_at);
     out.clear();
-    proxy::write_error_response(404, true, true, "", out);
+    proxy::write_error_response(404, true, true, "", "", out);
     CHECK(out.find("Connection: close") == std::string::npos);
     CHECK(out.substr(out.size() - 4) == "\r\n\r\n");  // HEAD: no body
 }
@@ -115,6 +115,6 @@ TEST_CASE("format_http_date writes an IMF-fixdate (RFC 9110 5.6.7)") {
 
 TEST_CASE("error pages carry the Date they are given") {
     std::string out;
-    proxy::write_error_response(502, false, true, "Sun, 06 Nov 1994 08:49:37 GMT", out);
+    proxy::write_error_response(502, false, true, "Sun, 06 Nov 1994 08:49:37 GMT", "", out);
     CHECK(out.find("\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n") != std::string::npos);
 }
