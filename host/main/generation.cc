@@ -42,7 +42,7 @@ std::unique_ptr<Generation> Generation::start(std::shared_ptr<const config::Conf
         return nullptr;
     }
     for (size_t w = 0; w < g->workers_.size(); ++w) handoffs[w]->set_target(g->workers_[w].get());
-    g->health_ = std::make_unique<upstream::HealthChecker>(g->upstreams_);
+    g->health_ = std::make_unique<upstream::HealthChecker>(g->upstreams_, g->plugins_.get());
     g->health_->start();
     return g;
 }

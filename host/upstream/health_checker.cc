@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -11,22 +12,30 @@
 
 #include "http/response_parser.h"
 #include "net/socket.h"
+#include "plugins/transport_conn.h"
 
 namespace portico::upstream {
 
 // One endpoint's checks: connect, send the GET, read the response head, judge it; then wait for the next interval.
+// An upstream with a transport (TLS) is checked through it, as its traffic goes: a check passes only when the
+// handshake does.
 class HealthChecker::Probe final : public net::IoHandler, public net::TimerClient {
 public:
-    Probe(net::EventLoop& loop, UpstreamState& state, size_t endpoint)
+    Probe(net::EventLoop& loop, UpstreamState& state, size_t endpoint,
+          std::shared_ptr<const plugins::TransportInstance> transport, net::BufferPool& buffers)
         : loop_(loop),
           state_(state),
           endpoint_(endpoint),
+          transport_(std::move(transport)),
+          buffers_(buffers),
           check_(state.config().health),
           interval_timers_(loop.timers(check_.interval)),
           timeout_timers_(loop.timers(check_.timeout)),
           interval_timer_(*this),
           timeout_timer_(*this),
           parser_(http::Limits{}) {
+        in_.attach(buffers_);
+        out_.body.attach(buffers_);
         const std::string& host = check_.host.empty() ? state.text(endpoint) : check_.host;
         down_ = state.endpoint(endpoint).checks_down.load(std::memory_order_relaxed);  // a reload keeps it
         request_ = "GET " + check_.path + " HTTP/1.1\r\nHost: " + host +
@@ -35,7 +44,20 @@ public:
     ~Probe() { close_socket(); }
 
     void start_check() {
-        fd_ = net::connect_nonblocking(state_.config().endpoints[endpoint_].address);
+        const Poco::Net::SocketAddress& address = state_.config().endpoints[endpoint_].address;
+        if (transport_) {
+            // No worker: the health thread has no worker state of the plugin's (the ABI says so).
+            tls_ = plugins::TransportConn::make(transport_, ~0u, PORTICO_ROLE_CLIENT, address.host().toString(),
+                                                state_.text(endpoint_), buffers_);
+            if (!tls_) {
+                finish(false, "the transport made no connection");
+                return;
+            }
+            out_.reset();
+            out_.head = request_;
+            readable_ = hangup_ = writable_ = false;
+        }
+        fd_ = net::connect_nonblocking(address);
         if (fd_ < 0) {
             finish(false, std::strerror(errno));
             return;
@@ -59,6 +81,10 @@ public:
             }
             connecting_ = false;
         }
+        if (tls_) {
+            exchange_tls(events);
+            return;
+        }
         if (sent_ < request_.size()) {
             ssize_t n = ::send(fd_, request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
             if (n < 0 && errno != EAGAIN) {
@@ -80,6 +106,36 @@ public:
     }
 
 private:
+    void exchange_tls(uint32_t events) {
+        using Result = plugins::TransportConn::Result;
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+        if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) hangup_ = true;
+        if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
+        for (;;) {
+            Result wrote = tls_->write(fd_, out_, writable_);
+            Result got = wrote == Result::Failed ? Result::Failed : tls_->read(fd_, readable_, hangup_, in_);
+            if (got == Result::Failed) {
+                finish(false, "TLS: " + tls_->error());
+                return;
+            }
+            // Into the head buffer, as the plain path reads: its size is the head limit.
+            size_t n = std::min(in_.size(), buffer_.size() - received_);
+            std::memcpy(buffer_.data() + received_, in_.data(), n);
+            received_ += n;
+            in_.consume(n);
+            if (judge()) return;
+            if (received_ == buffer_.size()) {
+                finish(false, "response head too large");
+                return;
+            }
+            if (got == Result::Closed) {
+                finish(false, "closed before a response");
+                return;
+            }
+            if (wrote == Result::Idle && got == Result::Idle) return;
+        }
+    }
+
     void read_response() {
         for (;;) {
             if (received_ == buffer_.size()) {
@@ -147,6 +203,9 @@ private:
     }
 
     void close_socket() {
+        tls_.reset();
+        in_.clear();
+        in_.release_if_empty();
         if (fd_ < 0) return;
         loop_.remove(fd_);
         ::close(fd_);
@@ -156,6 +215,14 @@ private:
     net::EventLoop& loop_;
     UpstreamState& state_;
     size_t endpoint_;
+    std::shared_ptr<const plugins::TransportInstance> transport_;  // null: plain
+    net::BufferPool& buffers_;
+    std::unique_ptr<plugins::TransportConn> tls_;  // the current check's, over a transport
+    net::Outbound out_;
+    net::Buffer in_;
+    bool readable_ = false;
+    bool hangup_ = false;
+    bool writable_ = false;
     const config::HealthCheck& check_;
     net::TimerQueue& interval_timers_;
     net::TimerQueue& timeout_timers_;
@@ -173,10 +240,13 @@ private:
     unsigned failures_ = 0;
 };
 
-HealthChecker::HealthChecker(UpstreamStates& upstreams) {
-    for (auto& state : upstreams) {
-        if (!state->config().health.enabled) continue;
-        for (size_t i = 0; i < state->size(); ++i) probes_.push_back(std::make_unique<Probe>(loop_, *state, i));
+HealthChecker::HealthChecker(UpstreamStates& upstreams, const plugins::PluginSet* plugins) {
+    for (size_t u = 0; u < upstreams.size(); ++u) {
+        UpstreamState& state = *upstreams[u];
+        if (!state.config().health.enabled) continue;
+        auto transport = plugins != nullptr ? plugins->upstream_transport(u) : nullptr;
+        for (size_t i = 0; i < state.size(); ++i)
+            probes_.push_back(std::make_unique<Probe>(loop_, state, i, transport, buffers_));
     }
 }
 

@@ -7,14 +7,20 @@
 #include <thread>
 #include <vector>
 
+#include "net/buffer.h"
 #include "net/event_loop.h"
 #include "upstream/upstream_state.h"
+
+namespace portico::plugins {
+class PluginSet;
+}
 
 namespace portico::upstream {
 
 class HealthChecker {
 public:
-    explicit HealthChecker(UpstreamStates& upstreams);
+    // `plugins` (may be null) gives the upstreams' transports: a TLS upstream is checked over TLS.
+    HealthChecker(UpstreamStates& upstreams, const plugins::PluginSet* plugins);
     ~HealthChecker();  // stops the thread
     HealthChecker(const HealthChecker&) = delete;
     HealthChecker& operator=(const HealthChecker&) = delete;
@@ -26,6 +32,7 @@ public:
 private:
     class Probe;
     net::EventLoop loop_;
+    net::BufferPool buffers_{16 * 1024, 16};  // TLS checks' wire buffers, on the checker's thread
     std::vector<std::unique_ptr<Probe>> probes_;
     std::thread thread_;
 };
