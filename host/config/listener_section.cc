@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "config/address.h"
+#include "config/units.h"
 #include "config/sections.h"
 
 namespace portico::config {
@@ -36,12 +37,19 @@ void read_hsts(TableReader& listener, Listener& out) {
     const toml::table* table = listener.table("hsts");
     if (table == nullptr) return;
     TableReader hsts = listener.nested("hsts", *table);
+    // Two years is common (and what preload lists ask for at least one): longer than other durations may be.
+    constexpr int64_t kMaxAge = 10LL * 365 * 24 * 3600;
     int64_t seconds = 365LL * 24 * 3600;
     if (const toml::node* age = hsts.node("max_age"); age != nullptr && age->is_string()) {
-        Duration duration{};
-        if (hsts.read_duration_or_zero("max_age", duration)) seconds = duration.count() / 1000;
+        std::optional<Duration> duration = parse_duration(age->as_string()->get());
+        if (!duration || duration->count() / 1000 > kMaxAge) {
+            hsts.report("max_age", "'" + hsts.name("max_age") + "' must be a duration up to \"3650d\" or " +
+                                       "an integer of seconds, not " + in_quotes(age->as_string()->get()));
+        } else {
+            seconds = duration->count() / 1000;
+        }
     } else {
-        hsts.read_integer("max_age", int64_t{0}, int64_t{10} * 365 * 24 * 3600, seconds);
+        hsts.read_integer("max_age", int64_t{0}, kMaxAge, seconds);
     }
     bool subdomains = false;
     bool preload = false;
