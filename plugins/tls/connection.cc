@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstddef>
 #include <new>
 
@@ -31,6 +32,42 @@ portico_view view_of(const char* s) {
 
 }  // namespace
 
+// A source/sink BIO whose bytes are the host's: reads take from the current on_input's input, writes go into
+// emit_reserve memory. "Retry" means: no input left, or no room at the host (the record waits inside OpenSSL).
+struct HostBio {
+    static BIO_METHOD* method() {
+        static BIO_METHOD* const made = [] {
+            BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "portico host");
+            if (m != nullptr && (BIO_meth_set_write(m, write) != 1 || BIO_meth_set_read(m, read) != 1 ||
+                                 BIO_meth_set_ctrl(m, ctrl) != 1 || BIO_meth_set_create(m, create) != 1)) {
+                BIO_meth_free(m);
+                m = nullptr;
+            }
+            return m;  // one per process, never freed
+        }();
+        return made;
+    }
+    static int create(BIO* b) {
+        BIO_set_init(b, 1);
+        return 1;
+    }
+    static int read(BIO* b, char* out, int len) {
+        BIO_clear_retry_flags(b);
+        const int n = static_cast<Connection*>(BIO_get_data(b))->bio_read(out, len);
+        if (n < 0) BIO_set_retry_read(b);
+        return n;
+    }
+    static int write(BIO* b, const char* in, int len) {
+        BIO_clear_retry_flags(b);
+        const int n = static_cast<Connection*>(BIO_get_data(b))->bio_write(in, len);
+        if (n < 0) BIO_set_retry_write(b);
+        return n;
+    }
+    static long ctrl(BIO*, int cmd, long, void*) {
+        return cmd == BIO_CTRL_FLUSH || cmd == BIO_CTRL_DUP ? 1 : 0;  // nothing is buffered here
+    }
+};
+
 Connection::Connection(TlsConfig& config, portico_conn* conn, bool server)
     : config_(config), transport_(config.host->transport), conn_(conn), server_(server) {}
 
@@ -42,8 +79,7 @@ Connection::~Connection() {
         SSL_shutdown(ssl_);
         ERR_clear_error();
     }
-    SSL_free(ssl_);  // frees OpenSSL's end of the pair
-    BIO_free(network_);
+    SSL_free(ssl_);  // and its BIO
 }
 
 Connection* Connection::make(TlsConfig& config, portico_conn* conn, portico_role role,
@@ -61,12 +97,13 @@ Connection* Connection::make(TlsConfig& config, portico_conn* conn, portico_role
     if (!c) return nullptr;
     SSL_CTX* ctx = server ? config.server_side.groups[0].ctx.get() : config.client_side.ctx.get();
     c->ssl_ = SSL_new(ctx);
-    BIO* internal = nullptr;
-    if (c->ssl_ == nullptr || BIO_new_bio_pair(&internal, kBioBuffer, &c->network_, kBioBuffer) != 1) {
+    BIO* bio = c->ssl_ != nullptr && HostBio::method() != nullptr ? BIO_new(HostBio::method()) : nullptr;
+    if (bio == nullptr) {
         log_line(config.host, PORTICO_LOG_ERROR, "cannot make a TLS connection: " + openssl_errors());
         return nullptr;
     }
-    SSL_set_bio(c->ssl_, internal, internal);
+    BIO_set_data(bio, c.get());
+    SSL_set_bio(c->ssl_, bio, bio);  // one BIO both ways: the SSL owns it
     SSL_set_app_data(c->ssl_, c.get());
     if (server) {
         SSL_set_accept_state(c->ssl_);
@@ -116,34 +153,31 @@ Connection* Connection::make(TlsConfig& config, portico_conn* conn, portico_role
     return c.release();
 }
 
-bool Connection::flush() {
-    size_t pending = BIO_ctrl_pending(network_);
-    while (pending > 0) {
-        portico_mut_view out{};
-        if (transport_->emit_reserve(conn_, pending, &out) != PORTICO_OK || out.data == nullptr || out.len == 0)
-            return false;  // the bytes wait in the pair, bounded, until a later hook
-        const int n = BIO_read(network_, out.data, static_cast<int>(std::min(out.len, pending)));
-        transport_->emit_commit(conn_, n > 0 ? static_cast<size_t>(n) : 0);
-        if (n <= 0) return true;
-        pending = BIO_ctrl_pending(network_);
-    }
-    return true;
+int Connection::bio_read(char* out, int len) {
+    if (input_used_ >= input_len_ || len <= 0) return -1;  // the peer's EOF is judged after the loop, not here
+    const size_t n = std::min(static_cast<size_t>(len), input_len_ - input_used_);
+    std::memcpy(out, input_ + input_used_, n);
+    input_used_ += n;
+    return static_cast<int>(n);
 }
 
-void Connection::feed(const char* data, size_t len, size_t& offset) {
-    while (offset < len) {
-        const size_t room = BIO_ctrl_get_write_guarantee(network_);
-        if (room == 0) return;
-        const int n = BIO_write(network_, data + offset, static_cast<int>(std::min(room, len - offset)));
-        if (n <= 0) return;
-        offset += static_cast<size_t>(n);
+int Connection::bio_write(const char* in, int len) {
+    if (len <= 0) return 0;
+    portico_mut_view out{};
+    if (conn_ == nullptr || transport_->emit_reserve(conn_, static_cast<size_t>(len), &out) != PORTICO_OK ||
+        out.data == nullptr || out.len == 0) {
+        emit_refused_ = true;
+        return -1;
     }
+    const size_t n = std::min(out.len, static_cast<size_t>(len));
+    std::memcpy(out.data, in, n);
+    transport_->emit_commit(conn_, n);
+    return static_cast<int>(n);
 }
 
 int Connection::handshake_step() {
     ERR_clear_error();
     const int r = SSL_do_handshake(ssl_);
-    flush();
     if (r == 1) return 1;
     const int e = SSL_get_error(ssl_, r);
     return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
@@ -196,33 +230,41 @@ portico_io Connection::fail(const char* what, int) {
     error_ = std::string(what) + ": " + openssl_errors();
     const long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK) error_ += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
-    flush();  // the alert, so the peer learns why
-    log_failure();
+    log_failure();  // the alert went out through the BIO already (if the host had room)
     return PORTICO_IO_ERROR;
 }
 
 portico_io Connection::on_input(const char* data, size_t len, size_t* consumed, bool peer_eof) {
-    size_t offset = 0;
     *consumed = 0;
     if (failed_) return PORTICO_IO_ERROR;
-    if (data == nullptr) len = 0;
-    flush();
+    input_ = data;
+    input_len_ = data != nullptr ? len : 0;
+    input_used_ = 0;
+    const portico_io io = read_input();
+    *consumed = input_used_;
+    const bool all_used = input_used_ == input_len_;
+    input_ = nullptr;
+    input_len_ = input_used_ = 0;
+    if (io != PORTICO_IO_WANT_INPUT) return io;
+    if (peer_eof && all_used) {
+        if (!handshake_done_) {
+            failed_ = true;
+            error_ = "the peer closed the connection during the handshake";
+            log_failure();
+            return PORTICO_IO_ERROR;
+        }
+        return PORTICO_IO_CLOSE;  // without close_notify: HTTP's framing tells whether a body was cut short
+    }
+    return all_used ? PORTICO_IO_WANT_INPUT : PORTICO_IO_OK;
+}
+
+portico_io Connection::read_input() {
     char plaintext[kReadChunk];
     for (;;) {
-        feed(data, len, offset);
-        // Asked after OpenSSL ran: it may have drained the pair, making room for the rest of the input (a
-        // handshake flight or a record larger than the pair arrives in pieces).
-        auto more_fits = [&] { return offset < len && BIO_ctrl_get_write_guarantee(network_) > 0; };
         if (!handshake_done_) {
             const int r = handshake_step();
-            if (r < 0) {
-                *consumed = offset;
-                return fail("handshake", r);
-            }
-            if (r == 0) {
-                if (more_fits() || (SSL_want_write(ssl_) && BIO_ctrl_pending(network_) == 0)) continue;
-                break;
-            }
+            if (r < 0) return fail("handshake", r);
+            if (r == 0) return PORTICO_IO_WANT_INPUT;  // more input, or room at the host (on_output(NULL, 0))
             on_handshake_done();
             continue;
         }
@@ -230,8 +272,6 @@ portico_io Connection::on_input(const char* data, size_t len, size_t* consumed, 
         const int n = SSL_read(ssl_, plaintext, sizeof plaintext);
         if (n > 0) {
             const portico_status status = transport_->deliver(conn_, plaintext, static_cast<size_t>(n));
-            flush();
-            *consumed = offset;
             if (status == PORTICO_E_BACKPRESSURE) return PORTICO_IO_OK;  // taken; read on at the next on_input
             if (status == PORTICO_E_CLOSED) return PORTICO_IO_CLOSE;
             if (status != PORTICO_OK) {
@@ -242,63 +282,47 @@ portico_io Connection::on_input(const char* data, size_t len, size_t* consumed, 
             continue;
         }
         const int e = SSL_get_error(ssl_, n);
-        flush();  // TLS 1.3 post-handshake messages, a key update's answer
-        if (e == SSL_ERROR_WANT_READ) {
-            if (more_fits()) continue;
-            break;
-        }
-        if (e == SSL_ERROR_WANT_WRITE) {
-            if (BIO_ctrl_pending(network_) == 0) continue;
-            break;
-        }
-        *consumed = offset;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return PORTICO_IO_WANT_INPUT;
         if (e == SSL_ERROR_ZERO_RETURN) {  // close_notify: answer it, then close
             SSL_shutdown(ssl_);
-            flush();
             ERR_clear_error();
             return PORTICO_IO_CLOSE;
         }
         return fail("read", n);
     }
-    *consumed = offset;
-    if (peer_eof && offset == len) {
-        if (!handshake_done_) {
-            failed_ = true;
-            error_ = "the peer closed the connection during the handshake";
-            log_failure();
-            return PORTICO_IO_ERROR;
-        }
-        return PORTICO_IO_CLOSE;  // without close_notify: HTTP's framing tells whether a body was cut short
-    }
-    return offset == len ? PORTICO_IO_WANT_INPUT : PORTICO_IO_OK;
 }
 
 portico_io Connection::on_output(const char* data, size_t len, size_t* consumed) {
     *consumed = 0;
     if (failed_) return PORTICO_IO_ERROR;
-    if (!flush()) return PORTICO_IO_OK;
+    emit_refused_ = false;
     if (!handshake_done_) {
-        // The client speaks first: the host's first on_output (possibly empty) sends the ClientHello.
+        // The client speaks first: the host's first on_output (possibly empty) sends the ClientHello. A handshake
+        // flight the host had no room for goes on here too.
         const int r = handshake_step();
         if (r < 0) return fail("handshake", r);
         if (r == 0) return PORTICO_IO_WANT_INPUT;
         on_handshake_done();
     }
+    if (shutdown_pending_) {
+        ERR_clear_error();
+        const int r = SSL_shutdown(ssl_);
+        if (r >= 0 || SSL_get_error(ssl_, r) != SSL_ERROR_WANT_WRITE) shutdown_pending_ = false;
+        ERR_clear_error();
+        return PORTICO_IO_OK;
+    }
+    // A record OpenSSL could not hand over waits inside it: the host offers the same bytes again (moving buffer
+    // allowed), and the next SSL_write finishes it first.
     size_t offset = 0;
-    while (offset < len) {
+    while (offset < len && data != nullptr) {
         ERR_clear_error();
         const int n = SSL_write(ssl_, data + offset, static_cast<int>(std::min(len - offset, kReadChunk)));
         if (n > 0) {
             offset += static_cast<size_t>(n);
-            if (!flush()) break;
             continue;
         }
         const int e = SSL_get_error(ssl_, n);
-        if (e == SSL_ERROR_WANT_WRITE) {
-            if (!flush() || BIO_ctrl_pending(network_) > 0) break;
-            continue;
-        }
-        if (e == SSL_ERROR_WANT_READ) break;
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) break;
         *consumed = offset;
         return fail("write", n);
     }
@@ -309,8 +333,9 @@ portico_io Connection::on_output(const char* data, size_t len, size_t* consumed)
 portico_io Connection::on_shutdown() {
     if (!failed_ && handshake_done_) {
         ERR_clear_error();
-        SSL_shutdown(ssl_);  // close_notify
-        flush();
+        emit_refused_ = false;
+        const int r = SSL_shutdown(ssl_);
+        if (r < 0 && emit_refused_) shutdown_pending_ = true;  // sent by a later on_output
         ERR_clear_error();
     }
     return PORTICO_IO_CLOSE;

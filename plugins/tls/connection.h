@@ -1,7 +1,8 @@
 // One TLS connection over memory: the host feeds ciphertext in (on_input) and plaintext out (on_output); the
-// connection runs OpenSSL over a BIO pair and hands plaintext up (transport->deliver) and ciphertext down
-// (transport->emit_reserve / emit_commit) straight into host memory. The BIO pair has fixed 17 KiB buffers each way
-// (one full record), so a connection's memory is bounded and nothing is allocated per byte.
+// connection runs OpenSSL over a BIO of our own that reads straight from the host's input and writes straight into
+// the host's memory (transport->emit_reserve / emit_commit), and hands plaintext up (transport->deliver). No buffer
+// of ours sits in between: OpenSSL's own record buffers (released while idle, SSL_MODE_RELEASE_BUFFERS) hold what
+// a record needs, so an idle connection costs little more than its SSL object and nothing is allocated per byte.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -15,8 +16,6 @@ namespace portico::tls {
 
 class Connection {
 public:
-    static constexpr size_t kBioBuffer = 17 * 1024;
-
     // Null when OpenSSL cannot make the objects, or the role does not match the config's side (logged).
     static Connection* make(TlsConfig& config, portico_conn* conn, portico_role role,
                             const portico_conn_params* params);
@@ -35,22 +34,31 @@ public:
 private:
     Connection(TlsConfig& config, portico_conn* conn, bool server);
 
-    // Moves ciphertext OpenSSL wrote into the pair out to the host. False when the host refused memory.
-    bool flush();
+    // The BIO's ends: input from the current on_input call, output into the host's memory.
+    friend struct HostBio;
+    int bio_read(char* out, int len);
+    int bio_write(const char* in, int len);
+
+    // The handshake and the reads of one on_input over input_: WANT_INPUT when it ran out (or the host had no
+    // room for what OpenSSL must send first), OK after backpressure, CLOSE or ERROR.
+    portico_io read_input();
     // Runs the handshake as far as the bytes allow: 1 done, 0 wants more (input or room), -1 failed.
     int handshake_step();
     void on_handshake_done();
     portico_io fail(const char* what, int ssl_result);
     void log_failure() const;  // error_ at DEBUG, with the peer's address
-    // Feeds input into the pair as far as it has room.
-    void feed(const char* data, size_t len, size_t& offset);
 
     TlsConfig& config_;
     const portico_transport_api* transport_;
     portico_conn* conn_;
     const bool server_;
     SSL* ssl_ = nullptr;
-    BIO* network_ = nullptr;  // our end of the pair; OpenSSL holds the other
+    // The input of the current on_input call (none outside it) and how much of it OpenSSL took.
+    const char* input_ = nullptr;
+    size_t input_len_ = 0;
+    size_t input_used_ = 0;
+    bool emit_refused_ = false;  // the host had no room: a write waits inside OpenSSL
+    bool shutdown_pending_ = false;  // close_notify could not go out yet
     bool handshake_done_ = false;
     bool failed_ = false;
     std::string server_name_;

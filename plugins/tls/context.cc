@@ -148,7 +148,10 @@ void warn_validity(const portico_host_api* host, const std::string& path, X509* 
 portico_status apply_protocol(const portico_host_api* host, const portico_config* cfg, SSL_CTX* ctx,
                               const ProtocolSettings& p) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Partial writes and a moving buffer: a record the host had no room for is finished by the next SSL_write
+    // over the same bytes, wherever they are by then. Record buffers are released while a connection is idle.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
     ERR_clear_error();
     if (SSL_CTX_set_min_proto_version(ctx, p.min_version) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, p.max_version) != 1)
