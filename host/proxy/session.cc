@@ -1094,8 +1094,15 @@ bool Session::read_upstream() {
 }
 
 void Session::upstream_transport_failed() {
+    std::string why = "TLS: " + upstream_->transport->error();
+    if (!upstream_->transport->handshake_done()) {
+        // Nothing of the request reached the origin: a failed connect (logged there, retried on another endpoint,
+        // counted against this one), not a reset.
+        upstream_failed(true, why.c_str(), 502);
+        return;
+    }
     worker_.log().warning("upstream " + pool_->upstream().name + ": " + pool_->endpoint_text(upstream_->endpoint()) +
-                          ": TLS: " + upstream_->transport->error());
+                          ": " + why);
     upstream_error_ = true;
 }
 

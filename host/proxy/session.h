@@ -130,7 +130,7 @@ private:
     void shut_upstream_write();
     // Bytes for the client wait, before or after the transport.
     bool client_output_pending() const;
-    // The upstream's transport failed: logged (the endpoint's fault, e.g. a certificate that does not verify).
+    // The upstream's transport failed: during the handshake a failed connect (retried elsewhere), after it a reset.
     void upstream_transport_failed();
     bool read_upstream();
     bool flush_upstream();
