@@ -590,6 +590,30 @@ class ReloadTest(TlsCase):
         response = kept.request("GET", "/after", host="a.test")
         self.assertEqual(response.status, 200, response)
 
+    def test_a_broken_certificate_is_refused_at_reload_and_the_old_one_serves_on(self):
+        """A reload whose key does not match its certificate is refused with the file and OpenSSL's reason; the
+        running listener keeps its certificate, for kept and new connections alike."""
+        pki = Pki(self.tempdir())
+        old = pki.leaf("old", "/CN=a.test/O=old", ["a.test"], self.certs.ca)
+        other = pki.leaf("other", "/CN=a.test/O=other", ["a.test"], self.certs.ca)
+        live = CertFiles(pki.path("live.pem"), pki.path("live.key"))
+        shutil.copy(old.cert, live.cert)
+        shutil.copy(old.key, live.key)
+        proxy = self.start_proxy({"https": tls_listener([live])})
+        context = client_context(self.certs.ca)
+        kept = self.tls_client(proxy.port, context)
+        self.assertEqual(kept.request("GET", "/before", host="a.test").status, 200)
+
+        shutil.copy(other.key, live.key)  # the key of another certificate
+        proxy.proc.send_signal(signal.SIGHUP)
+        outcome = proxy.wait_for_log(r"configuration reloaded|reload failed")[-1]
+        self.assertIn("reload failed", outcome)
+        self.assertRegex(proxy.stderr_text(), rf"{re.escape(live.key)}.*(?i:does not match|mismatch|values mismatch)")
+        self.assertEqual(kept.request("GET", "/after", host="a.test").status, 200)
+        fresh = self.tls_client(proxy.port, context)
+        self.assertEqual(fresh.request("GET", "/fresh", host="a.test").status, 200)
+        self.assertEqual(fresh.peer_serial(), cert_serial(old.cert))
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # 8. Upstreams over TLS
