@@ -96,9 +96,11 @@ void TransportConn::rebind(net::BufferPool& buffers) {
     wire_out_.attach(buffers);
 }
 
+// A connection that never said anything counts as idle too: shutdown must not wait for it, and a reload may
+// hand it over (its handshake has not begun).
 bool TransportConn::idle() const {
-    return handshake_done_ && !failed_ && !eof_ && !peer_closed_ && !fin_pending_ && wire_in_.empty() &&
-           wire_out_.empty() && overflow_.empty() && !paused_ && !need_output_;
+    return (handshake_done_ || !received_) && !failed_ && !eof_ && !peer_closed_ && !fin_pending_ &&
+           wire_in_.empty() && wire_out_.empty() && overflow_.empty() && !paused_ && !need_output_;
 }
 
 // ---- host calls ---------------------------------------------------------------------------------------------
@@ -116,6 +118,7 @@ portico_status TransportConn::deliver(const char* data, size_t len) {
     if (fits < len) {
         if (overflow_.size() + (len - fits) > kMaxOverflow) {
             error_ = "the transport plugin delivered past backpressure";
+            plugin_broke_ = true;
             return PORTICO_E_LIMIT;
         }
         overflow_.append(data + fits, len - fits);
@@ -139,11 +142,13 @@ portico_status TransportConn::reserve(portico_mut_view* out) {
     }
     out->data = wire_out_.write_ptr();
     out->len = room;
+    reserved_ = room;
     return PORTICO_OK;
 }
 
 portico_status TransportConn::commit(size_t n) {
-    if (n > wire_out_.capacity() - wire_out_.size()) return PORTICO_E_BAD_ARG;
+    if (n > reserved_) return PORTICO_E_BAD_ARG;  // never past what emit_reserve handed out
+    reserved_ = 0;
     wire_out_.commit(n);
     return PORTICO_OK;
 }
@@ -201,6 +206,7 @@ TransportConn::Result TransportConn::read(int fd, bool& readable, bool hangup, n
             if (n > 0) {
                 wire_in_.commit(static_cast<size_t>(n));
                 if (static_cast<size_t>(n) < room && !hangup) readable = false;
+                received_ = true;
                 progress = true;
             } else if (n == 0) {
                 eof_ = true;
@@ -227,12 +233,15 @@ TransportConn::Result TransportConn::read(int fd, bool& readable, bool hangup, n
     wire_in_.consume(std::min(consumed, wire_in_.size()));
     wire_in_.release_if_empty();
     progress = progress || consumed > 0 || delivered_ > 0;
-    if (io == PORTICO_IO_ERROR || !error_.empty()) {
-        note_plugin_error();
+    if (io == PORTICO_IO_ERROR || plugin_broke_) {
+        if (!plugin_broke_) note_plugin_error();
         return fail("the transport failed");
     }
     if (io == PORTICO_IO_CLOSE || (eof_ && wire_in_.empty() && !paused_)) {
         peer_closed_ = true;
+        // The plugin names an unclean close in get_info's error (docs/plugin-abi.md).
+        note_plugin_error();
+        closed_cleanly_ = io == PORTICO_IO_CLOSE && error_.empty();
         return Result::Closed;
     }
     return progress ? Result::Progress : Result::Idle;
@@ -313,10 +322,10 @@ TransportConn::Result TransportConn::write(int fd, net::Outbound& out, bool& wri
     return progress ? Result::Progress : Result::Idle;
 }
 
-void TransportConn::shutdown_write() {
+void TransportConn::shutdown_write(bool notify) {
     if (fin_pending_) return;
     fin_pending_ = true;
-    if (!failed_ && handshake_done_ && instance_->ops->on_shutdown != nullptr)
+    if (notify && !failed_ && handshake_done_ && instance_->ops->on_shutdown != nullptr)
         instance_->ops->on_shutdown(conn_, this);
 }
 

@@ -36,7 +36,7 @@ public:
     enum class Result : uint8_t {
         Idle,      // nothing moved
         Progress,  // bytes moved (either side of the plugin)
-        Closed,    // the peer closed (cleanly or not); what was delivered before stays delivered
+        Closed,    // the peer closed (closed_cleanly() says how); what was delivered before stays delivered
         Failed,    // the transport failed (handshake, bad record, socket error): error() says why
     };
 
@@ -54,8 +54,9 @@ public:
     Result read(int fd, bool& readable, bool hangup, net::Buffer& plain);
     // Sends pending ciphertext, then encrypts and sends `out`'s bytes until the socket or the plugin blocks.
     Result write(int fd, net::Outbound& out, bool& writable);
-    // The clean end of our direction: close_notify, then a FIN once every byte before it is out (write()).
-    void shutdown_write();
+    // The end of our direction: close_notify (unless `notify` is false: a cut the peer must not take for a clean
+    // end), then a FIN once every byte before it is out (write()).
+    void shutdown_write(bool notify = true);
     // Before a close: one non-blocking attempt to send what is pending (an alert, a close_notify).
     void flush_now(int fd);
 
@@ -71,6 +72,8 @@ public:
     void rebind(net::BufferPool& buffers);
 
     bool handshake_done() const { return handshake_done_; }
+    // After Closed: the peer said close_notify (false: only the TCP connection ended).
+    bool closed_cleanly() const { return closed_cleanly_; }
     const TransportInfo& info() const { return info_; }
     // Why the transport failed, as the plugin says it ("handshake: ... certificate verify failed").
     const std::string& error() const { return error_; }
@@ -103,6 +106,10 @@ private:
     bool eof_ = false;                  // the socket said EOF
     bool peer_closed_ = false;
     bool failed_ = false;
+    bool plugin_broke_ = false;         // the plugin broke the contract (delivered past backpressure)
+    bool closed_cleanly_ = false;
+    bool received_ = false;             // any byte came from the peer
+    size_t reserved_ = 0;               // room handed out by the last emit_reserve
     bool handshake_done_ = false;
     TransportInfo info_;
     std::string error_;

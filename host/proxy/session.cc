@@ -1059,7 +1059,12 @@ bool Session::read_upstream() {
             case plugins::TransportConn::Result::Idle:
                 return false;
             case plugins::TransportConn::Result::Closed:
-                upstream_eof_ = true;
+                // Without close_notify the end is not certain: a close-delimited body then counts as cut.
+                if (transport->closed_cleanly()) {
+                    upstream_eof_ = true;
+                } else {
+                    upstream_error_ = true;
+                }
                 return true;
             case plugins::TransportConn::Result::Failed:
                 upstream_transport_failed();
@@ -1145,7 +1150,8 @@ bool Session::flush_upstream() {
 
 void Session::shut_client_write() {
     if (transport_) {
-        transport_->shutdown_write();
+        // After a cut response no close_notify: it would tell a client reading to the close that it has it all.
+        transport_->shutdown_write(!response_truncated_);
         flush_client();
     } else {
         ::shutdown(fd_, SHUT_WR);
@@ -1191,7 +1197,10 @@ void Session::update_timers() {
     const SessionTimers& timers = worker_.timers();
     switch (phase_) {
         case Phase::Head:
-            if (client_in_.empty() && !first_request_) {
+            if (client_output_pending() && !client_writable_) {
+                // The end of the last response is still on its way (TLS: ciphertext after the plaintext was taken).
+                arm_client(ClientTimer::Send, timers.client_send, activity_);
+            } else if (client_in_.empty() && !first_request_) {
                 arm_client(ClientTimer::Idle, timers.client_idle, false);
             } else {
                 arm_client(ClientTimer::Header, timers.client_header, false);
@@ -1211,7 +1220,12 @@ void Session::update_timers() {
             arm_client(ClientTimer::Tunnel, timers.tunnel_idle, activity_ || upstream_activity_);
             break;
         case Phase::Linger:
-            arm_client(ClientTimer::Linger, timers.linger, false);
+            // The linger clock starts once everything (TLS: the last records, close_notify, the FIN) is out.
+            if (client_output_pending()) {
+                arm_client(ClientTimer::Send, timers.client_send, activity_);
+            } else {
+                arm_client(ClientTimer::Linger, timers.linger, false);
+            }
             break;
     }
 }

@@ -120,9 +120,11 @@ private:
             }
             // Into the head buffer, as the plain path reads: its size is the head limit.
             size_t n = std::min(in_.size(), buffer_.size() - received_);
-            std::memcpy(buffer_.data() + received_, in_.data(), n);
-            received_ += n;
-            in_.consume(n);
+            if (n > 0) {
+                std::memcpy(buffer_.data() + received_, in_.data(), n);
+                received_ += n;
+                in_.consume(n);
+            }
             if (judge()) return;
             if (received_ == buffer_.size()) {
                 finish(false, "response head too large");

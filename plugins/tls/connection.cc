@@ -253,7 +253,10 @@ portico_io Connection::on_input(const char* data, size_t len, size_t* consumed, 
             log_failure();
             return PORTICO_IO_ERROR;
         }
-        return PORTICO_IO_CLOSE;  // without close_notify: HTTP's framing tells whether a body was cut short
+        // Without close_notify: HTTP's framing tells whether a body was cut short; get_info's `error` says it
+        // was not a clean close (a close-delimited body must not be taken as whole, RFC 9112 9.8).
+        error_ = "the peer closed the connection without close_notify";
+        return PORTICO_IO_CLOSE;
     }
     return all_used ? PORTICO_IO_WANT_INPUT : PORTICO_IO_OK;
 }
@@ -283,8 +286,10 @@ portico_io Connection::read_input() {
         }
         const int e = SSL_get_error(ssl_, n);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return PORTICO_IO_WANT_INPUT;
-        if (e == SSL_ERROR_ZERO_RETURN) {  // close_notify: answer it, then close
-            SSL_shutdown(ssl_);
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            // close_notify. TLS 1.2 wants ours at once (RFC 5246 7.2.1); TLS 1.3 closes one direction only (RFC 8446
+            // 6.1): the peer may still read our response, and ours goes out with on_shutdown.
+            if (SSL_version(ssl_) < TLS1_3_VERSION) SSL_shutdown(ssl_);
             ERR_clear_error();
             return PORTICO_IO_CLOSE;
         }
