@@ -21,7 +21,14 @@ void Connection::close() {
     if (closed_) return;
     closed_ = true;
     timer_.cancel();
-    if (!user_) pool_.forget_idle(*this);
+    if (!user_) {
+        pool_.forget_idle(*this);
+        // An idle TLS connection ends cleanly (close_notify), so the origin can tell it from a cut.
+        if (transport) {
+            transport->shutdown_write();
+            transport->flush_now(fd_);
+        }
+    }
     user_ = nullptr;
     pool_.loop_.remove(fd_);
     ::close(fd_);

@@ -450,5 +450,45 @@ class HealthCheckOverTls(TlsEdgeCase):
         self.assertEqual(self.client(proxy).request("GET", "/").status, 200)
 
 
+class IdleUpstreamCloseOverTls(TlsEdgeCase):
+    """A pooled TLS connection closed for being idle (upstream_idle) ends with our close_notify, so the origin can
+    tell a clean end from a cut (before: a bare FIN)."""
+
+    def test_idle_pooled_connection_is_closed_with_close_notify(self):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certs.origin.cert, self.certs.origin.key)
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+        listener.settimeout(WAIT_TIMEOUT)
+        ends = []
+
+        def serve():
+            raw, _ = listener.accept()
+            conn = context.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
+            conn.settimeout(WAIT_TIMEOUT)
+            try:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                ends.append("clean" if conn.recv(4096) == b"" else "data")  # close_notify: recv gives b""
+            except ssl.SSLEOFError:
+                ends.append("bare FIN")
+            except OSError as error:
+                ends.append(f"error: {error}")
+            finally:
+                conn.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        upstream = tls_upstream([f"127.0.0.1:{port}"], ca=self.certs.origin_ca.cert, sni="origin.test")
+        proxy = self.start_proxy({"http": {"bind": "127.0.0.1:0"}}, {"app": upstream},
+                                 timeouts={"upstream_idle": "300ms"})
+        self.assertEqual(self.client(proxy).request("GET", "/").status, 200)
+        wait_until(lambda: ends, what="the origin seeing the pooled connection end")
+        self.assertEqual(ends, ["clean"])
+
+
 if __name__ == "__main__":
     main()
