@@ -7,10 +7,10 @@ packages=(
   libpoco-dev libtomlplusplus-dev libboost-dev libboost-filesystem-dev libssl-dev doctest-dev
   zlib1g-dev libbrotli-dev libzstd-dev abigail-tools                     # compression plugin; ABI check
   brotli zstd                                                            # reference decoders for the tests
-  python3 curl                                                           # integration tests and the demo
+  python3 curl openssl                                                   # integration tests (openssl s_client, certificates) and the demo
 )
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(nginx haproxy wrk iproute2)
+  packages+=(nginx haproxy wrk iproute2 testssl.sh)
 fi
 
 missing=()
