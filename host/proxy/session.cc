@@ -340,7 +340,9 @@ void Session::begin_request() {
     request_chunks_.reset();
     host_.assign(request.host);
 
-    if (listener_.redirect_https != 0) {
+    // ACME http-01 challenges must be answered over plain HTTP (RFC 8555 8.3): they are routed, not redirected.
+    constexpr std::string_view kAcmeChallenge = "/.well-known/acme-challenge/";
+    if (listener_.redirect_https != 0 && request.target.substr(0, kAcmeChallenge.size()) != kAcmeChallenge) {
         redirect_to_https(request);
         return;
     }

@@ -722,9 +722,19 @@ class RedirectAndHstsTest(TlsCase):
             "plain": plain_listener(),
         }
         routes = [{"match": {"prefix": "/app"}, "upstream": "app"},
+                  {"match": {"prefix": "/.well-known/acme-challenge/"}, "upstream": "app"},
                   {"match": {"prefix": "/down"}, "upstream": "dead"}]
         proxy = self.start_proxy(listeners, upstreams={"app": [origin], "dead": [refused_port()]}, routes=routes)
         return origin, proxy
+
+    def test_acme_challenges_are_routed_not_redirected(self):
+        """http-01 challenges must be answered over plain HTTP (RFC 8555 8.3), as certbot and Caddy expect."""
+        origin, proxy = self.start()
+        port = proxy.ports["redirect"]
+        response = self.client(port).request("GET", "/.well-known/acme-challenge/token123", host="a.test")
+        self.assertEqual(response.status, 200, response)
+        self.assertEqual(response.json()["target"], "/.well-known/acme-challenge/token123")
+        self.assertEqual(self.client(port).request("GET", "/.well-known/other", host="a.test").status, 308)
 
     def test_redirect_to_https(self):
         origin, proxy = self.start()
