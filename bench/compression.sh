@@ -89,25 +89,7 @@ NOFILE=$(ulimit -n)
 
 # CPU pinning, as in run.sh: the proxy under test alone on the first CPU of our affinity set, wrk, the origin
 # and the helpers on the second.
-ncpu=$(nproc 2>/dev/null || echo 1)
-read -r BENCH_PROXY_CPU BENCH_LOAD_CPU < <("$PYTHON" -c \
-    'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
-export BENCH_PROXY_CPU BENCH_LOAD_CPU
-if [[ -z ${BENCH_PIN:-} ]]; then
-    if command -v taskset >/dev/null && ((ncpu >= 2)); then BENCH_PIN=1; else BENCH_PIN=0; fi
-fi
-if [[ $BENCH_PIN == 1 ]]; then
-    command -v taskset >/dev/null || die "BENCH_PIN=1 but taskset is not installed"
-    ((ncpu >= 2)) || die "BENCH_PIN=1 needs at least 2 CPUs"
-    PROXY_PIN=(taskset -c "$BENCH_PROXY_CPU")
-    LOAD_PIN=(taskset -c "$BENCH_LOAD_CPU")
-else
-    PROXY_PIN=()
-    LOAD_PIN=()
-fi
-export BENCH_PIN   # helpers.py wrkrow marks runs "noisy" when other processes used the proxy's CPU
-BENCH_WRK_THREADS="${BENCH_WRK_THREADS:-$([[ $BENCH_PIN == 1 ]] && echo 1 || echo 2)}"
-[[ $BENCH_WRK_THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_THREADS must be a positive integer"
+setup_pinning   # PROXY_PIN, LOAD_PIN, BENCH_PIN, BENCH_WRK_THREADS (lib.sh)
 
 # ------------------------------------------------------------------------------------------------------------
 # Work and output directories, ports

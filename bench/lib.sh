@@ -123,6 +123,33 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# CPU pinning: the proxies get the first CPU of our affinity set (usually CPU 0), where only the one being
+# measured is busy; wrk, the origin and the helpers share the second (usually CPU 1). Sets and exports
+# BENCH_PROXY_CPU, BENCH_LOAD_CPU and BENCH_PIN (helpers.py wrkrow flags runs where other processes used the
+# proxy's CPU); sets the arrays PROXY_PIN and LOAD_PIN (command prefixes) and BENCH_WRK_THREADS.
+setup_pinning() {
+    local ncpu
+    ncpu=$(nproc 2>/dev/null || echo 1)
+    read -r BENCH_PROXY_CPU BENCH_LOAD_CPU < <("$PYTHON" -c \
+        'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
+    export BENCH_PROXY_CPU BENCH_LOAD_CPU
+    if [[ -z ${BENCH_PIN:-} ]]; then
+        if command -v taskset >/dev/null && ((ncpu >= 2)); then BENCH_PIN=1; else BENCH_PIN=0; fi
+    fi
+    if [[ $BENCH_PIN == 1 ]]; then
+        command -v taskset >/dev/null || die "BENCH_PIN=1 but taskset is not installed"
+        ((ncpu >= 2)) || die "BENCH_PIN=1 needs at least 2 CPUs"
+        PROXY_PIN=(taskset -c "$BENCH_PROXY_CPU")
+        LOAD_PIN=(taskset -c "$BENCH_LOAD_CPU")
+    else
+        PROXY_PIN=()
+        LOAD_PIN=()
+    fi
+    export BENCH_PIN
+    BENCH_WRK_THREADS="${BENCH_WRK_THREADS:-$([[ $BENCH_PIN == 1 ]] && echo 1 || echo 2)}"
+    [[ $BENCH_WRK_THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WRK_THREADS must be a positive integer"
+}
+
 # The origin both run.sh and tls.sh put behind the proxies: nginx serving 1k.bin and 100k.bin on $ORIGIN_PORT,
 # pinned with LOAD_PIN. Sets ORIGIN_PID. Needs WORK, NOFILE, NGINX_BIN, ORIGIN_PORT, LOAD_PIN.
 start_origin() {
