@@ -26,7 +26,8 @@ void read_redirect_https(TableReader& listener, Listener& out) {
     }
     if (out.redirect_https != 0 && !out.transport.use.empty()) {
         listener.report("redirect_https", "'" + listener.name("redirect_https") +
-                                              "' is for plain listeners; this one has a transport");
+                                              "' is for plain listeners; this one has a transport (a TLS listener needs no "
+                                              "redirect: remove one of the two)");
         out.redirect_https = 0;
     }
 }

@@ -225,7 +225,8 @@ bool PluginSet::State::make_transport(const config::PluginUse& use, portico_role
     if (trial == nullptr) {
         errors.push_back(use_place(*use.table) + ": transport '" + use.use + "' (" + instance->label +
                          ") cannot serve " + (role == PORTICO_ROLE_SERVER ? "a listener" : "an upstream") +
-                         " with this table");
+                         " with this table (the plugin logged why just above; is the table meant for " +
+                         (role == PORTICO_ROLE_SERVER ? "an upstream?)" : "a listener?)"));
         return false;
     }
     if (instance->ops->conn_free != nullptr) instance->ops->conn_free(trial);

@@ -20,18 +20,17 @@ import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    WAIT_TIMEOUT, LISTENING_RE, PatternBody, Portico, PorticoCase, RawClient, big_body_handler,
+    WAIT_TIMEOUT, LISTENING_RE, PatternBody, RawClient, big_body_handler,
     chunked_handler, echo_handler, main, make_config, refused_port, request_bytes, run_portico, to_toml, wait_until)
 from tls_support import (  # noqa: E402
-    CHAIN_FILTER_DIR, TLS_PLUGIN_DIR, CertFiles, Pki, TlsClient, TlsOrigin, certificates, cert_serial,
-    client_context, curl, listener_port, plain_listener, s_client, tls_listener, tls_upstream)
+    TLS_PLUGIN_DIR, CertFiles, TlsCase, Pki, TlsClient, certificates, cert_serial,
+    client_context, curl, plain_listener, s_client, tls_listener, tls_upstream)
 
 # Debian's openssl will not even offer TLS 1.0/1.1 at its default security level: this makes the client offer
 # them, so a refusal is the server's (checked against a listener that allows them).
@@ -60,48 +59,6 @@ def sha256_file(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-class TlsCase(PorticoCase):
-    """Starts portico with named listeners (TLS or plain), the tls plugin and the chain_filter fixture loaded."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.certs = certificates()
-
-    def start_proxy(self, listeners, upstreams=None, routes=None, server=None, **sections):
-        """listeners: {name: table}. Waits until every listener has logged its port (listener_port)."""
-        if upstreams is None:
-            upstreams = {"app": [self.start_origin(echo_handler())]}
-        server = dict({"plugin_dirs": [TLS_PLUGIN_DIR, CHAIN_FILTER_DIR]}, **(server or {}))
-        config = make_config(upstreams, routes, server=server, listener=listeners, **sections)
-        proxy = Portico(config, listener=next(iter(listeners)))
-        self.addCleanup(proxy.stop)
-        self.addCleanup(lambda: [o.release.set() for o in self._origins])
-        for name in listeners:
-            listener_port(proxy, name)
-        return proxy
-
-    def start_tls_origin(self, cert, handler=None):
-        origin = TlsOrigin(cert, handler)
-        self._origins.append(origin)
-        self.addCleanup(origin.stop)
-        return origin
-
-    def tls_client(self, port, context=None, server_hostname="a.test"):
-        client = TlsClient(port, context or client_context(self.certs.ca), server_hostname)
-        self.addCleanup(client.close)
-        return client
-
-    def https_get(self, port, target="/", host="a.test", context=None):
-        """One request on a new TLS connection; returns (response, client)."""
-        client = self.tls_client(port, context, server_hostname=host)
-        return client.request("GET", target, host=host), client
-
-    def tempdir(self):
-        tmp = tempfile.TemporaryDirectory(prefix="portico-tls-test-")
-        self.addCleanup(tmp.cleanup)
-        return tmp.name
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -678,6 +635,18 @@ class UpstreamTlsTest(TlsCase):
         strict = self.start(origin, verify=True, ca=self.certs.origin_ca.cert, sni="origin.test")
         self.assertEqual(self.client(strict).request("GET", "/self").status, 502)
 
+    def test_a_tls_health_check_head_over_4_kib_fails(self):
+        """Over TLS too the checker reads a head into 4 KiB: a bigger one is a failed check, not a wait."""
+        def huge_head(request, conn):
+            conn.send_response(200, [("X-Big", "b" * 5000), ("Content-Length", "0")])
+            return True
+        origin = self.start_tls_origin(self.certs.origin, huge_head)
+        upstream = tls_upstream([origin], verify=True, ca=self.certs.origin_ca.cert, sni="origin.test")
+        upstream["health"] = {"path": "/health", "interval": "200ms", "timeout": "150ms", "rise": 1, "fall": 1}
+        proxy = self.start_proxy({"http": plain_listener()}, upstreams={"big": upstream},
+                                 routes=[{"match": {"prefix": "/"}, "upstream": "big"}], server={"workers": 1})
+        proxy.wait_for_log(r"upstream big: 127\.0\.0\.1:\d+ DOWN \(1 failed checks: response head too large\)")
+
     def test_health_checks_go_over_tls(self):
         """Active checks of a TLS upstream do the handshake, as its traffic does: the origin under its own CA
         passes them (the check's GETs arrive decrypted); the same origin under a CA that did not sign it goes DOWN
@@ -853,6 +822,24 @@ class ConfigErrorTest(TlsCase):
             {"https": tls_listener([{"cert": self.certs.a_ecdsa.cert, "key": self.certs.wild.key}])})
         problem = self.refused(directory, self.certs.wild.key, self.certs.a_ecdsa.cert)
         self.assertIn("key values mismatch", problem)
+
+    def test_a_table_for_the_other_side_is_refused_at_use(self):
+        """A listener given an upstream's tls table (no certificates), and an upstream given a listener's: the
+        trial connection refuses each at its `use`, with the plugin's reason."""
+        directory, text = self.write_config({"https": {"bind": "127.0.0.1:0",
+                                                       "transport": {"use": "tls", "sni": "a.test"}}})
+        problem = self.refused(directory, "transport 'tls' (tls.tls) cannot serve a listener with this table",
+                               line=self.line_of(text, "transport = "), openssl_reason=False)
+        self.assertIn("is the table meant for an upstream?", problem)
+        result = run_portico(["-t", "-c", directory], timeout=10)
+        self.assertIn("a tls table without 'certificates' (an upstream's) was used on a listener", result.stderr)
+
+        directory, _ = self.write_config(
+            {"http": plain_listener()},
+            upstreams={"app": tls_upstream([refused_port()], certificates=[
+                {"cert": self.certs.a_ecdsa.cert, "key": self.certs.a_ecdsa.key}])})
+        problem = self.refused(directory, "cannot serve an upstream with this table", openssl_reason=False)
+        self.assertIn("is the table meant for a listener?", problem)
 
     def test_unreadable_client_ca(self):
         scratch = self.tempdir()

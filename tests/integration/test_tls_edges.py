@@ -21,37 +21,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    IO_TIMEOUT, SCALE, WAIT_TIMEOUT, ConnectionClosed, Portico, PorticoCase, chunked_cut_short_handler,
-    hold_handler, main, make_config, wait_until)
+    IO_TIMEOUT, SCALE, WAIT_TIMEOUT, ConnectionClosed, chunked_cut_short_handler,
+    hold_handler, main, wait_until)
 from tls_support import (  # noqa: E402
-    TLS_PLUGIN_DIR, TlsOrigin, certificates, client_context, listener_port, tls_listener, tls_upstream)
+    TlsCase, certificates, client_context, tls_listener, tls_upstream)
 
 # TLS 1.3 with AES-GCM or ChaCha20: a record adds a 5-byte header, the inner content type and a 16-byte tag.
 RECORD_OVERHEAD = 22
 
 
-class TlsEdgeCase(PorticoCase):
-    """Starts portico with the tls plugin loaded and named listeners."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.certs = certificates()
-
-    def start_proxy(self, listeners, upstreams, **sections):
-        server = dict({"plugin_dirs": [TLS_PLUGIN_DIR]}, **sections.pop("server", {}))
-        config = make_config(upstreams, server=server, listener=listeners, **sections)
-        proxy = Portico(config, listener=next(iter(listeners)))
-        self.addCleanup(proxy.stop)
-        self.addCleanup(lambda: [o.release.set() for o in self._origins])
-        for name in listeners:
-            listener_port(proxy, name)
-        return proxy
-
-    def start_tls_origin(self, cert, handler):
-        origin = TlsOrigin(cert, handler)
-        self._origins.append(origin)
-        self.addCleanup(origin.stop)
-        return origin
+class TlsEdgeCase(TlsCase):
+    """The edge cases start portico like test_tls.py does (tls_support.TlsCase)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------

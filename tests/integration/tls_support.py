@@ -14,7 +14,8 @@ import subprocess
 import tempfile
 import threading
 
-from harness import IO_TIMEOUT, SCALE, Origin, RawClient, build_path, wait_until
+from harness import (IO_TIMEOUT, SCALE, Origin, Portico, PorticoCase, RawClient, build_path, echo_handler,
+                     make_config, wait_until)
 
 TLS_PLUGIN_DIR = build_path("plugins", "tls", "dir")
 CHAIN_FILTER_DIR = build_path("tests", "fixtures", "chain_filter", "dir")
@@ -363,3 +364,49 @@ class TlsClient(RawClient):
 
     def peer_serial(self):
         return self.sock.getpeercert()["serialNumber"].upper()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The test case base of test_tls.py and test_tls_edges.py
+# ---------------------------------------------------------------------------------------------------------------
+
+class TlsCase(PorticoCase):
+    """Starts portico with named listeners (TLS or plain), the tls plugin and the chain_filter fixture loaded."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = certificates()
+
+    def start_proxy(self, listeners, upstreams=None, routes=None, server=None, **sections):
+        """listeners: {name: table}. Waits until every listener has logged its port (listener_port)."""
+        if upstreams is None:
+            upstreams = {"app": [self.start_origin(echo_handler())]}
+        server = dict({"plugin_dirs": [TLS_PLUGIN_DIR, CHAIN_FILTER_DIR]}, **(server or {}))
+        config = make_config(upstreams, routes, server=server, listener=listeners, **sections)
+        proxy = Portico(config, listener=next(iter(listeners)))
+        self.addCleanup(proxy.stop)
+        self.addCleanup(lambda: [o.release.set() for o in self._origins])
+        for name in listeners:
+            listener_port(proxy, name)
+        return proxy
+
+    def start_tls_origin(self, cert, handler=None):
+        origin = TlsOrigin(cert, handler)
+        self._origins.append(origin)
+        self.addCleanup(origin.stop)
+        return origin
+
+    def tls_client(self, port, context=None, server_hostname="a.test"):
+        client = TlsClient(port, context or client_context(self.certs.ca), server_hostname)
+        self.addCleanup(client.close)
+        return client
+
+    def https_get(self, port, target="/", host="a.test", context=None):
+        """One request on a new TLS connection; returns (response, client)."""
+        client = self.tls_client(port, context, server_hostname=host)
+        return client.request("GET", target, host=host), client
+
+    def tempdir(self):
+        tmp = tempfile.TemporaryDirectory(prefix="portico-tls-test-")
+        self.addCleanup(tmp.cleanup)
+        return tmp.name

@@ -80,7 +80,8 @@ TEST_CASE("config listeners: redirect_https") {
     CHECK(only_problem(load_text(dir, listener_with("redirect_https = \"yes\"\n"))) ==
           file + ":8:1: 'listener.web.redirect_https' must be an integer, not a string");
     CHECK(only_problem(load_text(dir, listener_with(std::string(kTls) + "redirect_https = true\n"))) ==
-          file + ":9:1: 'listener.web.redirect_https' is for plain listeners; this one has a transport");
+          file + ":9:1: 'listener.web.redirect_https' is for plain listeners; this one has a transport (a TLS "
+                 "listener needs no redirect: remove one of the two)");
 }
 
 TEST_CASE("config listeners: hsts") {
