@@ -126,9 +126,8 @@ trap 'exit 143' TERM
 # CPU pinning: the proxies get the first CPU of our affinity set (usually CPU 0), where only the one being
 # measured is busy; wrk, the origin and the helpers share the second (usually CPU 1). Sets and exports
 # BENCH_PROXY_CPU, BENCH_LOAD_CPU and BENCH_PIN (helpers.py wrkrow flags runs where other processes used the
-# proxy's CPU); sets the arrays PROXY_PIN and LOAD_PIN (command prefixes) and BENCH_WRK_THREADS.
+# proxy's CPU); sets ncpu, the arrays PROXY_PIN and LOAD_PIN (command prefixes) and BENCH_WRK_THREADS.
 setup_pinning() {
-    local ncpu
     ncpu=$(nproc 2>/dev/null || echo 1)
     read -r BENCH_PROXY_CPU BENCH_LOAD_CPU < <("$PYTHON" -c \
         'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
