@@ -78,4 +78,21 @@ std::string peer_ip(const sockaddr_storage& peer) {
     return text;
 }
 
+Received receive(int fd, Buffer& buffer, bool& readable, bool hangup) {
+    size_t room = buffer.writable();
+    if (room == 0) return Received::NoRoom;
+    ssize_t n;
+    do {
+        n = ::recv(fd, buffer.write_ptr(), room, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        buffer.commit(static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < room && !hangup) readable = false;
+        return Received::Data;
+    }
+    readable = false;
+    if (n == 0) return Received::Eof;
+    return errno == EAGAIN ? Received::Again : Received::Error;
+}
+
 }  // namespace portico::net

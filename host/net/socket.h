@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "net/buffer.h"
+
 namespace portico::net {
 
 // A listening socket with SO_REUSEPORT, so each worker can own one for the same address and the kernel spreads
@@ -27,6 +29,18 @@ int socket_error(int fd);
 inline bool is_local_resource_error(int error) {
     return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
+
+// One recv into the free room of `buffer` on an edge-triggered socket. `readable` is cleared when the socket is
+// drained (a short read, EAGAIN, EOF), except that after a hang-up (`hangup`) it stays set until recv says 0: a FIN
+// that came with data is reported only once.
+enum class Received : uint8_t {
+    Data,     // bytes were appended
+    NoRoom,   // the buffer is full: nothing read
+    Again,    // nothing to read now
+    Eof,      // the peer closed its direction
+    Error,    // errno says why (ECONNRESET...)
+};
+Received receive(int fd, Buffer& buffer, bool& readable, bool hangup);
 
 // The peer's IP address as text ("127.0.0.1", "::1") for X-Forwarded-For and logs.
 std::string peer_ip(const sockaddr_storage& peer);

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "plugins/loaded_plugin.h"
+#include "net/socket.h"
 
 namespace portico::plugins {
 
@@ -197,26 +197,19 @@ TransportConn::Result TransportConn::read(int fd, bool& readable, bool hangup, n
         progress = true;
     }
     if (readable && !eof_) {
-        size_t room = wire_in_.writable();
-        if (room > 0) {
-            ssize_t n;
-            do {
-                n = ::recv(fd, wire_in_.write_ptr(), room, 0);
-            } while (n < 0 && errno == EINTR);
-            if (n > 0) {
-                wire_in_.commit(static_cast<size_t>(n));
-                if (static_cast<size_t>(n) < room && !hangup) readable = false;
+        switch (net::receive(fd, wire_in_, readable, hangup)) {
+            case net::Received::Data:
                 received_ = true;
                 progress = true;
-            } else if (n == 0) {
+                break;
+            case net::Received::Eof:
                 eof_ = true;
-                readable = false;
                 progress = true;
-            } else if (errno == EAGAIN) {
-                readable = false;
-            } else {
+                break;
+            case net::Received::Error:
                 return fail(std::string("read: ") + strerror(errno));
-            }
+            default:
+                break;
         }
     }
     if (paused_ && plain.writable() == 0) return progress ? Result::Progress : Result::Idle;

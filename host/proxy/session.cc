@@ -66,7 +66,7 @@ Session::Session(Worker& worker, int fd, std::string client_ip, size_t listener,
       listener_(worker.config().listeners[listener]),
       transport_(std::move(transport)),
       first_request_(first_request),
-    client_timer_(*this),
+      client_timer_(*this),
       request_parser_(worker.config().limits.head),
       request_chunks_(chunk_limits(worker.config())),
       response_parser_(response_limits(worker.config())),
@@ -944,8 +944,7 @@ bool Session::step_tunnel() {
         progress = true;
     }
     if (closed_) return false;
-    bool flushed = !client_output_pending() && !(upstream_ && upstream_->transport && !upstream_error_ &&
-                                                 upstream_->transport->wants_write());
+    bool flushed = !client_output_pending() && !upstream_output_pending();
     if (flushed && ((client_shut_ && upstream_shut_) || (upstream_error_ && client_shut_))) {
         status_ = 101;
         close();
@@ -979,28 +978,19 @@ bool Session::read_client() {
         }
     }
     if (transport_) return read_client_transport();
-    size_t room = client_in_.writable();
-    if (room == 0) return false;
-    ssize_t n;
-    do {
-        n = ::recv(fd_, client_in_.write_ptr(), room, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        client_in_.commit(static_cast<size_t>(n));
-        // A short read emptied the socket; edge-triggered epoll reports the next arrival. A FIN that came with
-        // the data is reported only once, so after a hang-up we read on until recv says 0.
-        if (static_cast<size_t>(n) < room && !client_hangup_) client_readable_ = false;
-        activity_ = true;
-        return true;
+    switch (net::receive(fd_, client_in_, client_readable_, client_hangup_)) {
+        case net::Received::Data:
+            activity_ = true;
+            return true;
+        case net::Received::Eof:
+            client_eof_ = true;
+            return true;
+        case net::Received::Error:
+            close();  // reset by the client
+            return false;
+        default:
+            return false;
     }
-    client_readable_ = false;
-    if (n == 0) {
-        client_eof_ = true;
-        return true;
-    }
-    if (errno == EAGAIN) return false;
-    close();  // reset by the client
-    return false;
 }
 
 bool Session::read_client_transport() {
@@ -1075,29 +1065,22 @@ bool Session::read_upstream() {
         return false;
     }
     if (!upstream_->readable) return false;
-    size_t room = upstream_in_.writable();
-    if (room == 0) return false;
-    ssize_t n;
-    do {
-        n = ::recv(upstream_->fd(), upstream_in_.write_ptr(), room, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        upstream_in_.commit(static_cast<size_t>(n));
-        if (static_cast<size_t>(n) < room && !upstream_->hangup) upstream_->readable = false;
-        upstream_activity_ = true;
-        if (upstream_timer_kind_ == UpstreamTimer::Read) {
-            arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);
-        }
-        return true;
+    switch (net::receive(upstream_->fd(), upstream_in_, upstream_->readable, upstream_->hangup)) {
+        case net::Received::Data:
+            upstream_activity_ = true;
+            if (upstream_timer_kind_ == UpstreamTimer::Read) {
+                arm_upstream(UpstreamTimer::Read, *worker_.timers().upstream_read);
+            }
+            return true;
+        case net::Received::Eof:
+            upstream_eof_ = true;
+            return true;
+        case net::Received::Error:
+            upstream_error_ = true;
+            return true;
+        default:
+            return false;
     }
-    upstream_->readable = false;
-    if (n == 0) {
-        upstream_eof_ = true;
-        return true;
-    }
-    if (errno == EAGAIN) return false;
-    upstream_error_ = true;
-    return true;
 }
 
 void Session::upstream_transport_failed() {
@@ -1115,7 +1098,7 @@ void Session::upstream_transport_failed() {
 
 bool Session::flush_upstream() {
     if (closed_ || !upstream_ || upstream_->connecting() || !upstream_->writable || upstream_error_) return false;
-    ssize_t n = 0;
+    bool sent = false;
     if (plugins::TransportConn* transport = upstream_->transport.get()) {
         if (upstream_out_.empty() && !transport->wants_write()) return false;
         switch (transport->write(upstream_->fd(), upstream_out_, upstream_->writable)) {
@@ -1123,31 +1106,30 @@ bool Session::flush_upstream() {
                 upstream_transport_failed();
                 return true;
             case plugins::TransportConn::Result::Progress:
-                n = 1;
+                sent = true;
                 break;
             default:
-                return false;
+                break;
         }
-    } else {
-        if (upstream_out_.empty()) return false;
-        n = write_outbound(upstream_->fd(), upstream_out_);
-    }
-    if (n > 0) {
-        upstream_activity_ = true;
-        if (phase_ == Phase::Forward && !request_sent_) {
-            if (request_body_done_ && (!chain_ || filtered_->request_out_done) && upstream_out_.empty()) {
-                request_sent_ = true;
-            }
-            // The response timeout runs from the last byte of the request we managed to send.
-            arm_upstream(UpstreamTimer::Response, response_timers());
+    } else if (!upstream_out_.empty()) {
+        ssize_t n = write_outbound(upstream_->fd(), upstream_out_);
+        if (n < 0 && errno != EAGAIN) {
+            upstream_error_ = true;
+            return true;
         }
-        return true;
+        sent = n > 0;
     }
-    if (n < 0 && errno != EAGAIN) {
-        upstream_error_ = true;
-        return true;
+    if (!sent) return false;
+    upstream_activity_ = true;
+    if (phase_ == Phase::Forward && !request_sent_) {
+        if (request_body_done_ && (!chain_ || filtered_->request_out_done) && upstream_out_.empty()) {
+            request_sent_ = true;
+        }
+        // The response timeout runs from the last byte of the request we managed to send (over TLS: from the
+        // first handshake bytes, so the handshake is bounded too).
+        arm_upstream(UpstreamTimer::Response, response_timers());
     }
-    return false;
+    return true;
 }
 
 void Session::shut_client_write() {
@@ -1171,6 +1153,11 @@ void Session::shut_upstream_write() {
 
 bool Session::client_output_pending() const {
     return !client_out_.empty() || (transport_ && transport_->wants_write());
+}
+
+bool Session::upstream_output_pending() const {
+    return upstream_ && !upstream_error_ &&
+           (!upstream_out_.empty() || (upstream_->transport && upstream_->transport->wants_write()));
 }
 
 ssize_t Session::write_outbound(int fd, Outbound& out) {

@@ -128,8 +128,9 @@ private:
     // Ends our direction of a socket after what is queued for it (TLS: close_notify first).
     void shut_client_write();
     void shut_upstream_write();
-    // Bytes for the client wait, before or after the transport.
+    // Bytes for the client (the upstream) wait, before or after the transport.
     bool client_output_pending() const;
+    bool upstream_output_pending() const;
     // The upstream's transport failed: during the handshake a failed connect (retried elsewhere), after it a reset.
     void upstream_transport_failed();
     bool read_upstream();
