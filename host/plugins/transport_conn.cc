@@ -117,7 +117,7 @@ portico_status TransportConn::deliver(const char* data, size_t len) {
     }
     if (fits < len) {
         if (overflow_.size() + (len - fits) > kMaxOverflow) {
-            error_ = "the transport plugin delivered past backpressure";
+            error_ = "the plugin delivered past backpressure (more than 64 KiB)";
             plugin_broke_ = true;
             return PORTICO_E_LIMIT;
         }

@@ -77,6 +77,9 @@ public:
     const TransportInfo& info() const { return info_; }
     // Why the transport failed, as the plugin says it ("handshake: ... certificate verify failed").
     const std::string& error() const { return error_; }
+    // The failure was the plugin's own (it broke the ABI's contract), not the peer's: worth a warning.
+    bool plugin_broke() const { return plugin_broke_; }
+    const std::string& label() const { return instance_->label; }
 
 private:
     friend struct TransportCalls;

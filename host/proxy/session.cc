@@ -1005,7 +1005,13 @@ bool Session::read_client_transport() {
             client_eof_ = true;
             return true;
         case plugins::TransportConn::Result::Failed:
-            break;  // the plugin logged a failed handshake at debug level; a bad record is the client's too
+            // A failed handshake or a bad record is the client's (the plugin logs it at debug level); a broken
+            // plugin is the operator's to hear about.
+            if (transport_->plugin_broke()) {
+                worker_.log().warning("listener " + listener_.name + ": transport " + transport_->label() + ": " +
+                                      transport_->error() + "; connection closed");
+            }
+            break;
     }
     close();
     return false;

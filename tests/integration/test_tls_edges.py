@@ -21,8 +21,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (  # noqa: E402
-    IO_TIMEOUT, SCALE, WAIT_TIMEOUT, ConnectionClosed, chunked_cut_short_handler,
-    hold_handler, main, wait_until)
+    IO_TIMEOUT, SCALE, WAIT_TIMEOUT, ConnectionClosed, build_path, chunked_cut_short_handler, echo_handler,
+    hold_handler, main, request_bytes, wait_until)
 from tls_support import (  # noqa: E402
     TlsCase, certificates, client_context, tls_listener, tls_upstream)
 
@@ -468,6 +468,38 @@ class IdleUpstreamCloseOverTls(TlsEdgeCase):
         self.assertEqual(self.client(proxy).request("GET", "/").status, 200)
         wait_until(lambda: ends, what="the origin seeing the pooled connection end")
         self.assertEqual(ends, ["clean"])
+
+
+class AnyTransport(TlsEdgeCase):
+    """The transport layer serves any TRANSPORT plugin, not just tls: the identity fixture (bytes unchanged) carries
+    HTTP, and one that breaks the contract (delivering past backpressure) costs its connection, with a warning,
+    not unbounded memory."""
+
+    PLUGIN_DIR = build_path("tests", "fixtures", "plugins", "identity_transport")
+
+    def start_identity(self, **keys):
+        origin = self.start_origin(echo_handler())
+        return self.start_proxy({"id": {"bind": "127.0.0.1:0", "transport": dict({"use": "identity"}, **keys)}},
+                                {"app": [origin]}, server={"plugin_dirs": [self.PLUGIN_DIR]})
+
+    def test_http_through_an_identity_transport(self):
+        proxy = self.start_identity()
+        client = self.client(proxy)
+        body = bytes(range(256)) * 4096  # 1 MiB: the host's buffers fill and drain many times
+        response = client.request("POST", "/up", host="a.test", body=body)
+        self.assertEqual(response.status, 200, response)
+        self.assertEqual(response.json()["body_length"], len(body))
+        self.assertEqual(client.request("GET", "/again", host="a.test").status, 200)
+
+    def test_a_plugin_that_ignores_backpressure_loses_its_connection(self):
+        proxy = self.start_identity(flood=10)
+        client = self.client(proxy)
+        client.send(request_bytes("POST", "/flood", "a.test", (), b"x" * 32768))
+        with self.assertRaises(ConnectionClosed):
+            client.read_response("POST")
+        proxy.wait_for_log(r"listener id: transport identity_transport\.identity: the plugin delivered past "
+                           r"backpressure \(more than 64 KiB\); connection closed")
+        self.assertEqual(self.client(proxy).request("GET", "/small", host="a.test").status, 200)
 
 
 if __name__ == "__main__":
